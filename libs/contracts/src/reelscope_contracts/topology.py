@@ -1,0 +1,52 @@
+"""RabbitMQ names: one durable topic exchange, one durable queue per consumer, routing keys per event.
+
+Every service declares the part of this topology it uses, idempotently, at start-up; because the names
+live here, a publisher and its consumer cannot drift apart.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+EXCHANGE = "reelscope"
+
+
+class RoutingKey(StrEnum):
+    """Routing keys of the events that move a job through the pipeline."""
+
+    SUBMITTED = "job.submitted"
+    STAGE_STARTED = "job.stage.started"
+    TRANSCODED = "job.transcoded"
+    COMPLETED = "job.completed"
+    FAILED = "job.failed"
+    NOTIFIED = "job.notified"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A durable queue and the routing keys bound to it on the exchange."""
+
+    name: str
+    bindings: tuple[RoutingKey, ...]
+
+
+TRANSCODE = QueueSpec("reelscope.transcode", (RoutingKey.SUBMITTED,))
+TRANSCRIPTION = QueueSpec("reelscope.transcription", (RoutingKey.TRANSCODED,))
+NOTIFICATION = QueueSpec("reelscope.notification", (RoutingKey.COMPLETED, RoutingKey.FAILED))
+# Ingest owns job state: it hears every stage event and records it.
+INGEST_EVENTS = QueueSpec(
+    "reelscope.ingest.events",
+    (
+        RoutingKey.STAGE_STARTED,
+        RoutingKey.TRANSCODED,
+        RoutingKey.COMPLETED,
+        RoutingKey.FAILED,
+        RoutingKey.NOTIFIED,
+    ),
+)
+
+QUEUES: dict[str, QueueSpec] = {
+    "transcode": TRANSCODE,
+    "transcription": TRANSCRIPTION,
+    "notification": NOTIFICATION,
+    "ingest": INGEST_EVENTS,
+}

@@ -1,0 +1,37 @@
+"""Reelscope telemetry: the only place traces, metrics and logs are configured.
+
+    telemetry = init_telemetry("transcode")
+    log = get_logger(__name__)
+    ...
+    telemetry.shutdown()
+"""
+
+import structlog
+
+from reelscope_telemetry import attributes
+from reelscope_telemetry._job import JobIdSpanProcessor, current_job_id, job_scope
+from reelscope_telemetry._setup import Telemetry, init_telemetry, sdk_disabled
+from reelscope_telemetry.instruments import Instruments
+from reelscope_telemetry.messaging import consumer_span, current_trace_id, producer_span
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A structlog logger; its lines carry trace ids, the service and, inside a job, `job_id`."""
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger
+
+
+__all__ = [
+    "Instruments",
+    "JobIdSpanProcessor",
+    "Telemetry",
+    "attributes",
+    "consumer_span",
+    "current_job_id",
+    "current_trace_id",
+    "get_logger",
+    "init_telemetry",
+    "job_scope",
+    "producer_span",
+    "sdk_disabled",
+]

@@ -1,0 +1,120 @@
+"""structlog, configured once: JSON lines (or a console view) on stdout and the same records over OTLP.
+
+Shape: structlog → stdlib `logging` (via `render_to_log_kwargs`) → two handlers on the root logger:
+a stdout handler rendering JSON through `ProcessorFormatter`, and OpenTelemetry's `LoggingHandler`
+which turns every key into a log attribute and attaches the current trace and span ids natively.
+Third-party stdlib loggers (uvicorn, aio-pika) flow through the same two handlers.
+"""
+
+import logging
+import os
+import sys
+from typing import Any, Literal
+
+import structlog
+from opentelemetry import trace
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+LogFormat = Literal["json", "console"]
+
+# Keys that are attributes of `logging.LogRecord`: passing them as `extra` raises KeyError.
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _add_trace_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Add `trace_id` and `span_id` (hex, as Tempo and Loki show them) when a span is recording."""
+    if "trace_id" in event_dict:
+        return event_dict
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event_dict["trace_id"] = format(ctx.trace_id, "032x")
+        event_dict["span_id"] = format(ctx.span_id, "016x")
+    return event_dict
+
+
+def _service_adder(service_name: str) -> Processor:
+    def add_service(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        event_dict.setdefault("service", service_name)
+        return event_dict
+
+    return add_service
+
+
+def _rename_reserved(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Rename keys that would clash with LogRecord fields (`name` → `name_`) instead of crashing."""
+    for key in [k for k in event_dict if k in _RESERVED]:
+        event_dict[f"{key}_"] = event_dict.pop(key)
+    return event_dict
+
+
+def _stringify_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """OTLP attributes take primitives only: turn UUIDs, paths and datetimes into strings up front."""
+    for key, value in event_dict.items():
+        if key != "exc_info" and not isinstance(value, str | int | float | bool | type(None) | list | tuple):
+            event_dict[key] = str(value)
+    return event_dict
+
+
+def log_format_from_env() -> LogFormat:
+    """`REELSCOPE_LOG_FORMAT=console` for humans at a terminal; JSON otherwise."""
+    return "console" if os.environ.get("REELSCOPE_LOG_FORMAT", "json").lower() == "console" else "json"
+
+
+def configure_logging(
+    service_name: str,
+    logger_provider: LoggerProvider | None,
+    *,
+    level: str | None = None,
+    log_format: LogFormat | None = None,
+    stream: Any = None,
+) -> None:
+    """Configure structlog and the root logger once per process (calling again replaces the handlers)."""
+    level_name = (level or os.environ.get("REELSCOPE_LOG_LEVEL", "INFO")).upper()
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer()
+        if (log_format or log_format_from_env()) == "console"
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            _add_trace_context,
+            _service_adder(service_name),
+            _rename_reserved,
+            _stringify_ids,
+            structlog.stdlib.render_to_log_kwargs,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    stdout_handler = logging.StreamHandler(stream or sys.stdout)
+    stdout_handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.ExtraAdder(),
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                _add_trace_context,
+                _service_adder(service_name),
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.dict_tracebacks,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(stdout_handler)
+    if logger_provider is not None:
+        root.addHandler(LoggingHandler(logger_provider=logger_provider))
+    root.setLevel(level_name)
+    # Our own exporters log at WARNING when the collector is away; keep that, drop their chatter.
+    for noisy in ("aiormq", "aio_pika", "uvicorn.access", "opentelemetry.exporter"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

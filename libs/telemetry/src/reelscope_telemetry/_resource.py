@@ -1,0 +1,41 @@
+"""The resource every signal carries: who emitted it, which version, which instance, which environment."""
+
+import os
+import socket
+import uuid
+from importlib.metadata import PackageNotFoundError, version
+
+from opentelemetry.sdk.resources import (
+    OTELResourceDetector,
+    ProcessResourceDetector,
+    Resource,
+    get_aggregated_resources,
+)
+
+DEFAULT_ENVIRONMENT = "local"
+
+
+def _distribution_version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def build_resource(service_name: str, distribution: str) -> Resource:
+    """Merge our defaults under what `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` say (env wins)."""
+    defaults = Resource.create(
+        {
+            "service.name": service_name,
+            "service.namespace": "reelscope",
+            "service.version": _distribution_version(distribution),
+            "service.instance.id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            "deployment.environment.name": DEFAULT_ENVIRONMENT,
+        }
+    )
+    detected = get_aggregated_resources([ProcessResourceDetector(), OTELResourceDetector()])
+    resource = defaults.merge(detected)
+    env_service = os.environ.get("OTEL_SERVICE_NAME")
+    if env_service:
+        resource = resource.merge(Resource({"service.name": env_service}))
+    return resource

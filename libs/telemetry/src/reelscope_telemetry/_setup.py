@@ -1,0 +1,128 @@
+"""`init_telemetry`: build the three SDK providers from the standard env vars, once, and shut them down
+within a bounded time even when the collector is unreachable."""
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import Tracer
+
+from reelscope_telemetry import _exporters
+from reelscope_telemetry._job import JobIdSpanProcessor
+from reelscope_telemetry._logging import configure_logging
+from reelscope_telemetry._resource import build_resource
+from reelscope_telemetry.instruments import Instruments, create_instruments
+
+INSTRUMENTATION_SCOPE = "reelscope"
+
+
+@dataclass
+class Telemetry:
+    """Handles to a configured process: tracer, meter, instruments, and the providers to shut down."""
+
+    service_name: str
+    resource: Resource
+    tracer: Tracer
+    meter: Meter
+    instruments: Instruments
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    logger_provider: LoggerProvider | None = None
+    _shut_down: bool = field(default=False, repr=False)
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Flush and stop every provider in parallel; return after `timeout_s` at the latest."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        deadline = time.monotonic() + timeout_s
+        workers = [
+            threading.Thread(target=provider.shutdown, name=f"otel-shutdown-{i}", daemon=True)
+            for i, provider in enumerate((self.tracer_provider, self.meter_provider, self.logger_provider))
+            if provider is not None
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+
+
+def sdk_disabled() -> bool:
+    """`OTEL_SDK_DISABLED=true` turns every signal into a no-op (logs still reach stdout)."""
+    return os.environ.get("OTEL_SDK_DISABLED", "false").strip().lower() == "true"
+
+
+def build_telemetry(
+    service_name: str,
+    *,
+    distribution: str,
+    span_exporter: SpanExporter,
+    metric_reader: MetricReader,
+    log_exporter: LogRecordExporter,
+    synchronous: bool = False,
+) -> Telemetry:
+    """Assemble providers around the given exporters (the seam `testing` uses for in-memory capture)."""
+    resource = build_resource(service_name, distribution)
+    tracer_provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER(_ARG)
+    tracer_provider.add_span_processor(JobIdSpanProcessor())
+    tracer_provider.add_span_processor(
+        SimpleSpanProcessor(span_exporter) if synchronous else BatchSpanProcessor(span_exporter)
+    )
+    meter_provider = MeterProvider(resource=resource, metric_readers=[metric_reader])
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(
+        SimpleLogRecordProcessor(log_exporter) if synchronous else BatchLogRecordProcessor(log_exporter)
+    )
+    meter = meter_provider.get_meter(INSTRUMENTATION_SCOPE)
+    return Telemetry(
+        service_name=service_name,
+        resource=resource,
+        tracer=tracer_provider.get_tracer(INSTRUMENTATION_SCOPE),
+        meter=meter,
+        instruments=create_instruments(meter),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=logger_provider,
+    )
+
+
+def init_telemetry(service_name: str, *, distribution: str | None = None) -> Telemetry:
+    """Configure traces, metrics and logs for this process from the standard `OTEL_*` variables.
+
+    Call once, first thing in a service's entry point; it sets the global providers, so libraries
+    instrumented later (FastAPI, httpx) report through them.
+    """
+    distribution = distribution or f"reelscope-{service_name}"
+    if sdk_disabled():
+        configure_logging(service_name, None)
+        meter = metrics.get_meter(INSTRUMENTATION_SCOPE)
+        return Telemetry(
+            service_name=service_name,
+            resource=Resource.get_empty(),
+            tracer=trace.get_tracer(INSTRUMENTATION_SCOPE),
+            meter=meter,
+            instruments=create_instruments(meter),
+        )
+    telemetry = build_telemetry(
+        service_name,
+        distribution=distribution,
+        span_exporter=_exporters.span_exporter(),
+        metric_reader=PeriodicExportingMetricReader(_exporters.metric_exporter()),
+        log_exporter=_exporters.log_exporter(),
+    )
+    assert telemetry.tracer_provider and telemetry.meter_provider and telemetry.logger_provider
+    trace.set_tracer_provider(telemetry.tracer_provider)
+    metrics.set_meter_provider(telemetry.meter_provider)
+    _logs.set_logger_provider(telemetry.logger_provider)
+    configure_logging(service_name, telemetry.logger_provider)
+    return telemetry

@@ -1,0 +1,37 @@
+"""The registry of Reelscope's own span, log and metric attribute names (namespaced `reelscope.*`).
+
+Ids (job id, message id) belong on spans, logs and exemplars only, never on metrics: a metric attribute
+with one value per job would create one time series per job and sink Prometheus.
+"""
+
+from typing import Final
+
+JOB_ID: Final = "reelscope.job.id"
+"""The job a span belongs to; set on every span of a job (see `JobIdSpanProcessor`)."""
+
+STAGE: Final = "reelscope.stage"
+"""Pipeline stage (`transcode`, `transcription`, `notification`): low cardinality, allowed on metrics."""
+
+JOB_OUTCOME: Final = "reelscope.job.outcome"
+"""`completed` or `failed`: low cardinality, allowed on metrics."""
+
+FAILURE_REASON: Final = "reelscope.failure.reason"
+"""Human-readable failure reason: spans and logs only (free text)."""
+
+RENDITIONS: Final = "reelscope.renditions"
+"""Names of the renditions one ffmpeg run produces (string array)."""
+
+RENDITION: Final = "reelscope.rendition"
+"""One rendition name (`360p`): low cardinality, allowed on metrics."""
+
+MEDIA_DURATION: Final = "reelscope.media.duration_s"
+"""Duration of the input media in seconds, as ffprobe reports it."""
+
+ASR_ENGINE: Final = "reelscope.asr.engine"
+"""Speech recognition engine name: low cardinality."""
+
+ASR_WORDS: Final = "reelscope.asr.word_count"
+"""Number of words recognised."""
+
+WEBHOOK_OUTCOME: Final = "reelscope.webhook.outcome"
+"""`delivered`, `rejected`, `error` or `skipped`: low cardinality, allowed on metrics."""
