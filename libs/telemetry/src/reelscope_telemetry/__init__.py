@@ -1,9 +1,9 @@
 """Reelscope telemetry: the only place traces, metrics and logs are configured.
 
-    telemetry = init_telemetry("transcode")
-    log = get_logger(__name__)
-    ...
-    telemetry.shutdown()
+telemetry = init_telemetry("transcode")
+log = get_logger(__name__)
+...
+telemetry.shutdown()
 """
 
 import structlog

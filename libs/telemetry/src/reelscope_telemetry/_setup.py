@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    LogRecordExporter,
+    SimpleLogRecordProcessor,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -120,7 +124,8 @@ def init_telemetry(service_name: str, *, distribution: str | None = None) -> Tel
         metric_reader=PeriodicExportingMetricReader(_exporters.metric_exporter()),
         log_exporter=_exporters.log_exporter(),
     )
-    assert telemetry.tracer_provider and telemetry.meter_provider and telemetry.logger_provider
+    if not (telemetry.tracer_provider and telemetry.meter_provider and telemetry.logger_provider):
+        raise RuntimeError("build_telemetry returned no providers")
     trace.set_tracer_provider(telemetry.tracer_provider)
     metrics.set_meter_provider(telemetry.meter_provider)
     _logs.set_logger_provider(telemetry.logger_provider)

@@ -11,7 +11,22 @@ from opentelemetry.metrics import Counter, Histogram, Meter
 
 # Seconds, from a fraction of a second (ffprobe, webhooks) to half an hour (long transcodes).
 SECONDS_BUCKETS: tuple[float, ...] = (
-    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    20,
+    30,
+    60,
+    120,
+    300,
+    600,
+    1200,
+    1800,
 )
 # Bytes, 64 KiB to 8 GiB in powers of four.
 BYTES_BUCKETS: tuple[float, ...] = tuple(float(64 * 1024 * 4**i) for i in range(11))

@@ -63,7 +63,7 @@ def capture_telemetry(service_name: str = "test-service") -> Iterator[CapturedTe
     """Configure an in-memory telemetry pipeline (not global) and logging into it; shut down after."""
     spans = InMemorySpanExporter()
     reader = InMemoryMetricReader()
-    logs = InMemoryLogRecordExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # SDK leaves __init__ unannotated
     telemetry = build_telemetry(
         service_name,
         distribution="reelscope-telemetry",

@@ -1,0 +1,23 @@
+"""RabbitMQ for Reelscope services: topology, confirmed and traced publishing, one consume loop."""
+
+from reelscope_messaging.broker import DEAD_LETTER_EXCHANGE, PARKING_QUEUE, Broker
+from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
+from reelscope_messaging.errors import PublishFailed, StageFailed
+from reelscope_messaging.settings import BrokerSettings
+from reelscope_messaging.worker import WorkerContext, WorkerSettings, WorkerSpec, run_worker
+
+__all__ = [
+    "DEAD_LETTER_EXCHANGE",
+    "PARKING_QUEUE",
+    "Broker",
+    "BrokerSettings",
+    "Consumer",
+    "FailurePolicy",
+    "Handler",
+    "PublishFailed",
+    "StageFailed",
+    "WorkerContext",
+    "WorkerSettings",
+    "WorkerSpec",
+    "run_worker",
+]

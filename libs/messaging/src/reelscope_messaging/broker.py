@@ -1,0 +1,120 @@
+"""One robust RabbitMQ connection per process: topology declaration and confirmed, traced publishing."""
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
+from aio_pika.exceptions import AMQPError, DeliveryError, PublishError
+from opentelemetry.trace import StatusCode, Tracer
+from pydantic import BaseModel
+from reelscope_contracts import EXCHANGE, QueueSpec
+from reelscope_contracts.messages import ROUTING_KEYS
+from reelscope_telemetry import get_logger, producer_span
+
+from reelscope_messaging.errors import PublishFailed
+from reelscope_messaging.settings import BrokerSettings
+
+log = get_logger(__name__)
+
+DEAD_LETTER_EXCHANGE = f"{EXCHANGE}.dead"
+PARKING_QUEUE = f"{EXCHANGE}.parked"
+
+
+@dataclass
+class Broker:
+    """Connection, channel, exchange and declared queues; hold it for the life of the process.
+
+    We keep our own references to channel, exchange and queues: aio-pika's robust connection only
+    keeps weak references and re-declares what is still alive after a reconnect.
+    """
+
+    settings: BrokerSettings
+    tracer: Tracer
+    connection: AbstractRobustConnection | None = None
+    channel: AbstractChannel | None = None
+    exchange: AbstractExchange | None = None
+    queues: dict[str, AbstractQueue] = field(default_factory=dict)
+
+    async def connect(self) -> None:
+        """Open the robust connection and a confirming channel, and declare the exchanges."""
+        self.connection = await aio_pika.connect_robust(
+            self.settings.amqp_url, timeout=self.settings.connect_timeout_s
+        )
+        self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        await self.channel.set_qos(prefetch_count=self.settings.prefetch)
+        self.exchange = await self.channel.declare_exchange(
+            EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        # Messages a consumer rejects (malformed, undeliverable) are parked here, never dropped.
+        dead = await self.channel.declare_exchange(
+            DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        parked = await self.channel.declare_queue(
+            PARKING_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await parked.bind(dead)
+
+    async def declare_queue(self, spec: QueueSpec) -> AbstractQueue:
+        """Declare a durable quorum queue and its bindings (idempotent)."""
+        channel, exchange = self._ready()
+        queue = await channel.declare_queue(
+            spec.name,
+            durable=True,
+            arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE},
+        )
+        for routing_key in spec.bindings:
+            await queue.bind(exchange, routing_key=routing_key.value)
+        self.queues[spec.name] = queue
+        return queue
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connection is not None and not self.connection.is_closed
+
+    async def publish(self, event: BaseModel) -> str:
+        """Publish `event` persistently under its routing key and wait (bounded) for the broker's confirm.
+
+        Returns the message id. Raises `PublishFailed` when the broker refuses, cannot route, or is slow.
+        """
+        _, exchange = self._ready()
+        routing_key = ROUTING_KEYS[type(event)].value
+        body = event.model_dump_json().encode()
+        message_id = uuid.uuid4().hex
+        headers: dict[str, str] = {}
+        with producer_span(
+            self.tracer,
+            exchange=exchange.name,
+            routing_key=routing_key,
+            message_id=message_id,
+            body_size=len(body),
+            headers=headers,
+        ) as span:
+            message = aio_pika.Message(
+                body,
+                headers=dict(headers),
+                message_id=message_id,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                type=routing_key,
+            )
+            try:
+                await asyncio.wait_for(
+                    exchange.publish(message, routing_key=routing_key, mandatory=True),
+                    timeout=self.settings.publish_timeout_s,
+                )
+            except (TimeoutError, DeliveryError, PublishError, AMQPError, ConnectionError) as exc:
+                span.set_status(StatusCode.ERROR, f"publish not confirmed: {type(exc).__name__}")
+                raise PublishFailed(f"{routing_key} not confirmed by the broker: {exc!r}") from exc
+        log.debug("message published", routing_key=routing_key, message_id=message_id)
+        return message_id
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+    def _ready(self) -> tuple[AbstractChannel, AbstractExchange]:
+        if self.channel is None or self.exchange is None:
+            raise RuntimeError("Broker.connect() has not been called")
+        return self.channel, self.exchange

@@ -1,0 +1,146 @@
+"""The one consume loop every worker uses: handlers return or raise, this module acks.
+
+- handler returns → ack;
+- handler raises `StageFailed` (or anything else) → the job fails: a `job.failed` event with the
+  reason is published (confirmed) and only then the message is acked;
+- a body that is not a valid message → `job.failed` when its job id can be read, else the message
+  is rejected into the parking queue. Nothing is dropped silently.
+
+Stages whose failure must not fail the job (notification) use `FailurePolicy.PARK` instead.
+"""
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from enum import Enum
+
+from aio_pika.abc import AbstractIncomingMessage, ConsumerTag
+from opentelemetry.trace import Span, StatusCode
+from pydantic import ValidationError
+from reelscope_contracts import JobEvent, JobFailed, QueueSpec, StageName
+from reelscope_contracts.messages import JOB_EVENT_ADAPTER
+from reelscope_telemetry import Telemetry, attributes, consumer_span, get_logger
+
+from reelscope_messaging.broker import Broker
+from reelscope_messaging.errors import StageFailed
+
+log = get_logger(__name__)
+
+Handler = Callable[[JobEvent], Awaitable[None]]
+
+
+class FailurePolicy(Enum):
+    """What a failed message means."""
+
+    FAIL_JOB = "fail_job"
+    """Publish `job.failed` for the stage and ack (processing stages)."""
+    PARK = "park"
+    """Reject into the parking queue and log (notification: its failure must not re-fail the job)."""
+
+
+def _peek_job_id(body: bytes) -> str | None:
+    """Best-effort job id of a body that may not validate, so even a bad message fails its job."""
+    try:
+        value = json.loads(body).get("job_id")
+    except (ValueError, AttributeError):
+        return None
+    valid = (
+        isinstance(value, str) and 0 < len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
+    )
+    return value if valid else None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+class Consumer:
+    """Consumes one queue for one stage and maps handler outcomes to acks and events."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        telemetry: Telemetry,
+        spec: QueueSpec,
+        handler: Handler,
+        *,
+        stage: StageName | None,
+        policy: FailurePolicy,
+    ) -> None:
+        self._broker = broker
+        self._telemetry = telemetry
+        self._spec = spec
+        self._handler = handler
+        self._stage = stage
+        self._policy = policy
+        self.consumer_tag: ConsumerTag | None = None
+
+    async def start(self) -> None:
+        """Declare the queue and start consuming (manual acks)."""
+        queue = await self._broker.declare_queue(self._spec)
+        self.consumer_tag = await queue.consume(self.on_message, no_ack=False)
+        log.info("consuming", queue=self._spec.name, stage=self._stage)
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        job_id = _peek_job_id(message.body)
+        started = time.perf_counter()
+        with consumer_span(
+            self._telemetry.tracer,
+            headers=message.headers,
+            exchange=message.exchange or "",
+            routing_key=message.routing_key or "",
+            queue=self._spec.name,
+            message_id=message.message_id,
+            body_size=len(message.body),
+            job_id=job_id,
+        ) as span:
+            try:
+                event = JOB_EVENT_ADAPTER.validate_json(message.body)
+            except ValidationError as exc:
+                reason = f"malformed {message.routing_key} message: {_describe(exc)}"
+                await self._fail(message, span, job_id, reason, exc, webhook_url=None)
+                return
+            try:
+                await self._handler(event)
+            except StageFailed as exc:
+                await self._fail(message, span, job_id, exc.reason, exc, getattr(event, "webhook_url", None))
+                self._record(started, "failed")
+            except Exception as exc:
+                reason = f"internal error in {self._stage or 'consumer'}: {type(exc).__name__}: {exc}"
+                log.exception("handler crashed", queue=self._spec.name)
+                await self._fail(message, span, job_id, reason, exc, getattr(event, "webhook_url", None))
+                self._record(started, "failed")
+            else:
+                await message.ack()
+                self._record(started, "succeeded")
+
+    def _record(self, started: float, outcome: str) -> None:
+        if self._stage is not None:
+            self._telemetry.instruments.stage_duration.record(
+                time.perf_counter() - started,
+                {attributes.STAGE: self._stage.value, "reelscope.stage.outcome": outcome},
+            )
+
+    async def _fail(
+        self,
+        message: AbstractIncomingMessage,
+        span: Span,
+        job_id: str | None,
+        reason: str,
+        exc: BaseException,
+        webhook_url: str | None,
+    ) -> None:
+        span.record_exception(exc)
+        span.set_status(StatusCode.ERROR, reason)
+        span.set_attribute(attributes.FAILURE_REASON, reason)
+        if self._policy is FailurePolicy.FAIL_JOB and job_id is not None and self._stage is not None:
+            log.error("job failed", stage=self._stage.value, reason=reason)
+            await self._broker.publish(
+                JobFailed(job_id=job_id, stage=self._stage, reason=reason, webhook_url=webhook_url)
+            )
+            await message.ack()
+            return
+        log.error("message parked", queue=self._spec.name, reason=reason)
+        await message.reject(requeue=False)

@@ -1,0 +1,105 @@
+"""The life of a worker process: telemetry, broker connection, one consumer, a health port, and a
+graceful stop on SIGTERM/SIGINT that flushes telemetry within a bounded time."""
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import Field
+from reelscope_contracts import QueueSpec, StageName
+from reelscope_telemetry import Telemetry, get_logger, init_telemetry
+
+from reelscope_messaging.broker import Broker
+from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
+from reelscope_messaging.health import health_server
+from reelscope_messaging.settings import BrokerSettings
+
+log = get_logger(__name__)
+
+
+class WorkerSettings(BrokerSettings):
+    """Settings every worker has: the broker's, plus where its health port listens."""
+
+    health_host: str = Field(default="127.0.0.1")
+    health_port: int = Field(default=0, ge=0, le=65535, description="0 disables the health port")
+    shutdown_timeout_s: float = Field(default=5.0, gt=0)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What a handler may use: the broker to publish its next event, telemetry to record its work."""
+
+    broker: Broker
+    telemetry: Telemetry
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Which queue a worker consumes, as which stage, and what a failure means."""
+
+    service_name: str
+    queue: QueueSpec
+    stage: StageName | None
+    policy: FailurePolicy
+
+
+HandlerFactory = Callable[[WorkerContext], Handler]
+Cleanup = Callable[[], Awaitable[None]]
+
+
+async def _connect_with_retry(broker: Broker, stop: asyncio.Event) -> bool:
+    """Keep trying to reach the broker at start-up (it may start after us); False if told to stop."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await broker.connect()
+            return True
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            log.warning("broker unreachable, retrying", error=str(exc), retry_in_s=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 10.0)
+    return False
+
+
+async def serve(
+    spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry, factory: HandlerFactory
+) -> None:
+    """Run the worker until SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    broker = Broker(settings, telemetry.tracer)
+    consumer: Consumer | None = None
+    server = None
+    server_task = None
+    if settings.health_port:
+        server = health_server(
+            settings.health_host, settings.health_port, lambda: broker.is_connected and consumer is not None
+        )
+        server_task = asyncio.create_task(server.serve())
+    try:
+        if await _connect_with_retry(broker, stop):
+            handler = factory(WorkerContext(broker=broker, telemetry=telemetry))
+            consumer = Consumer(broker, telemetry, spec.queue, handler, stage=spec.stage, policy=spec.policy)
+            await consumer.start()
+            log.info("worker ready", service=spec.service_name)
+            await stop.wait()
+        log.info("worker stopping", service=spec.service_name)
+    finally:
+        if server is not None and server_task is not None:
+            server.should_exit = True
+            await server_task
+        await broker.close()
+
+
+def run_worker(spec: WorkerSpec, settings: WorkerSettings, factory: HandlerFactory) -> None:
+    """Entry point of a worker process: configure telemetry, serve, always flush telemetry on the way out."""
+    telemetry = init_telemetry(spec.service_name)
+    try:
+        asyncio.run(serve(spec, settings, telemetry, factory))
+    finally:
+        telemetry.shutdown(settings.shutdown_timeout_s)

@@ -1,0 +1,84 @@
+"""Job state tables (SQLAlchemy 2.0): one row per job, one row per job stage."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    input_path: Mapped[str] = mapped_column(String(512))
+    input_size: Mapped[int]
+    webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    media_duration_s: Mapped[float | None] = mapped_column(nullable=True)
+    renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    transcript: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    failure_stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    stages: Mapped[list["StageRow"]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", lazy="selectin", order_by="StageRow.position"
+    )
+
+
+class StageRow(Base):
+    __tablename__ = "job_stages"
+    __table_args__ = (UniqueConstraint("job_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    job: Mapped[JobRow] = relationship(back_populates="stages")
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite waits on locks instead of failing (two writers: API and event consumer)."""
+    connect_args: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {}
+    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create missing tables (idempotent). Schema migrations arrive with the first schema change."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)

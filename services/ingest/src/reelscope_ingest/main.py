@@ -1,0 +1,75 @@
+"""Assemble the ingest app: routes, instrumentation, and the resources its lifespan opens and closes."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from reelscope_contracts.topology import INGEST_EVENTS
+from reelscope_messaging import Broker, Consumer, FailurePolicy
+from reelscope_telemetry import Telemetry, get_logger
+
+from reelscope_ingest.api.deps import AppState
+from reelscope_ingest.api.routes import health, jobs
+from reelscope_ingest.core.config import IngestSettings
+from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmaker
+from reelscope_ingest.core.store import JobStore
+from reelscope_ingest.events import event_handler
+
+log = get_logger(__name__)
+
+
+async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry) -> None:
+    """Connect (retrying while RabbitMQ starts) and consume stage events; readiness waits for this."""
+    delay = 0.5
+    while True:
+        try:
+            await broker.connect()
+            break
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            log.warning("broker unreachable, retrying", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    consumer = Consumer(
+        broker,
+        telemetry,
+        INGEST_EVENTS,
+        event_handler(store, telemetry),
+        stage=None,
+        policy=FailurePolicy.PARK,
+    )
+    await consumer.start()
+
+
+def create_app(settings: IngestSettings, telemetry: Telemetry) -> FastAPI:
+    """The FastAPI application, instrumented with our providers (no per-chunk send/receive spans)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.storage_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url)
+        await create_schema(engine)
+        store = JobStore(make_sessionmaker(engine))
+        broker = Broker(settings, telemetry.tracer)
+        app.state.reelscope = AppState(settings=settings, store=store, broker=broker, telemetry=telemetry)
+        connecting = asyncio.create_task(_connect_broker(broker, store, telemetry))
+        log.info("ingest ready to serve", port=settings.port)
+        try:
+            yield
+        finally:
+            connecting.cancel()
+            await broker.close()
+            await engine.dispose()
+
+    app = FastAPI(title="Reelscope ingest", version="0.1.0", lifespan=lifespan)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        excluded_urls="healthz,readyz",
+        exclude_spans=["receive", "send"],
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Reelscope notification: tells a job's owner, by webhook, that the job completed or failed."""

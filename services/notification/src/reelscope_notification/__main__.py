@@ -1,0 +1,19 @@
+"""`python -m reelscope_notification`: run the notification worker."""
+
+from reelscope_contracts import StageName
+from reelscope_contracts.topology import NOTIFICATION
+from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
+
+from reelscope_notification.config import NotificationSettings
+from reelscope_notification.worker import build_handler
+
+
+def main() -> None:
+    settings = NotificationSettings()
+    # A failed notification must not fail the job again (that would notify again): park it instead.
+    spec = WorkerSpec("notification", NOTIFICATION, StageName.NOTIFICATION, FailurePolicy.PARK)
+    run_worker(spec, settings, build_handler(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Webhook payloads and their delivery over a traced HTTP client (the trace ends with the call)."""
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from opentelemetry.trace import StatusCode
+from reelscope_contracts import JobCompleted, JobFailed
+from reelscope_telemetry import Telemetry, attributes, get_logger
+
+log = get_logger(__name__)
+
+USER_AGENT = "Reelscope-Webhook/0.1"
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """Whether the receiver accepted the delivery, and a line saying what happened."""
+
+    delivered: bool
+    outcome: str
+    detail: str
+
+
+def payload(event: JobCompleted | JobFailed, delivery_id: str) -> dict[str, Any]:
+    """The JSON body a receiver gets; `delivery_id` is unique per delivery, for deduplication."""
+    body: dict[str, Any] = {
+        "delivery_id": delivery_id,
+        "job_id": event.job_id,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+    if isinstance(event, JobCompleted):
+        body["status"] = "completed"
+        body["transcript"] = event.transcript.text if event.transcript else None
+        body["transcription_skipped_reason"] = event.transcription_skipped_reason
+    else:
+        body["status"] = "failed"
+        body["failed_stage"] = event.stage.value
+        body["reason"] = event.reason
+    return body
+
+
+async def deliver(
+    client: httpx.AsyncClient, telemetry: Telemetry, event: JobCompleted | JobFailed, url: str
+) -> DeliveryResult:
+    """POST the payload once; a non-2xx answer or a network error is reported, not raised."""
+    delivery_id = uuid.uuid4().hex
+    started = time.perf_counter()
+    with telemetry.tracer.start_as_current_span("webhook.deliver") as span:
+        span.set_attribute("reelscope.webhook.delivery_id", delivery_id)
+        try:
+            response = await client.post(
+                url,
+                json=payload(event, delivery_id),
+                headers={"User-Agent": USER_AGENT, "X-Reelscope-Delivery": delivery_id},
+            )
+        except httpx.HTTPError as exc:
+            result = DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}")
+        else:
+            if response.is_success:
+                result = DeliveryResult(True, "delivered", f"webhook answered {response.status_code}")
+            else:
+                result = DeliveryResult(False, "rejected", f"webhook answered {response.status_code}")
+        span.set_attribute(attributes.WEBHOOK_OUTCOME, result.outcome)
+        if not result.delivered:
+            span.set_status(StatusCode.ERROR, result.detail)
+    outcome = {attributes.WEBHOOK_OUTCOME: result.outcome}
+    telemetry.instruments.webhook_deliveries.add(1, outcome)
+    telemetry.instruments.webhook_duration.record(time.perf_counter() - started, outcome)
+    log.info("webhook delivery", outcome=result.outcome, detail=result.detail, delivery_id=delivery_id)
+    return result

@@ -1,0 +1,42 @@
+"""The notification stage: `job.completed` / `job.failed` in, a webhook out, `job.notified` published."""
+
+from collections.abc import Callable
+
+import httpx
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from reelscope_contracts import JobCompleted, JobEvent, JobFailed, JobNotified
+from reelscope_messaging import StageFailed, WorkerContext
+from reelscope_messaging.consumer import Handler
+from reelscope_telemetry import attributes, get_logger
+
+from reelscope_notification.config import NotificationSettings
+from reelscope_notification.webhook import deliver
+
+log = get_logger(__name__)
+
+
+def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], Handler]:
+    """Create the traced HTTP client once per process; the worker runtime supplies broker and telemetry."""
+
+    def factory(ctx: WorkerContext) -> Handler:
+        client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=ctx.telemetry.tracer_provider)
+
+        async def handle(event: JobEvent) -> None:
+            if not isinstance(event, JobCompleted | JobFailed):
+                raise StageFailed(f"notification cannot handle a {event.kind} message")
+            if event.webhook_url is None:
+                log.info("no webhook configured; nothing to deliver")
+                ctx.telemetry.instruments.webhook_deliveries.add(1, {attributes.WEBHOOK_OUTCOME: "skipped"})
+                await ctx.broker.publish(
+                    JobNotified(job_id=event.job_id, delivered=False, detail="no webhook_url given")
+                )
+                return
+            result = await deliver(client, ctx.telemetry, event, event.webhook_url)
+            await ctx.broker.publish(
+                JobNotified(job_id=event.job_id, delivered=result.delivered, detail=result.detail)
+            )
+
+        return handle
+
+    return factory

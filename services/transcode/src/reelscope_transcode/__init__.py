@@ -1,0 +1,1 @@
+"""Reelscope transcode: validates uploads with ffprobe and makes every rendition in one ffmpeg run."""
