@@ -22,10 +22,13 @@ if [ ! -x "$cache/bin/builder-$builder_version" ]; then
 fi
 echo "collector: building otelcol-reelscope (a few minutes the first time)"
 cp "$manifest" "$out/builder-config.yaml"
-# The builder only generates sources here: its own `go mod tidy` also resolves the test-only
-# dependencies of every component, some of which the Go module proxy does not serve. `tidy -e`
-# tolerates those (they are never compiled into the binary); the build itself must succeed.
-(cd "$out" && "$cache/bin/builder-$builder_version" --config builder-config.yaml --skip-compilation --skip-get-modules)
+# The builder writes go.mod and the sources, then its `go mod tidy` fails: tidy also resolves the
+# test-only dependencies of every component, some of which the Go module proxy does not serve.
+# `tidy -e` tolerates those (they are never compiled into the binary); the build itself must succeed.
+rm -rf "$out/build"
+(cd "$out" && "$cache/bin/builder-$builder_version" --config builder-config.yaml --skip-compilation) \
+  >"$out/builder.log" 2>&1 || echo "collector: builder's own tidy failed as expected; resolving with tidy -e"
+[ -f "$out/build/go.mod" ] || { cat "$out/builder.log" >&2; exit 1; }
 (cd "$out/build" && go mod tidy -e >tidy.log 2>&1 && CGO_ENABLED=0 go build -trimpath -o otelcol-reelscope .)
 ln -sfn "$out/build/otelcol-reelscope" "$cache/otelcol-reelscope"
 echo "collector: built $cache/otelcol-reelscope"

@@ -39,21 +39,13 @@ class Broker:
 
     async def connect(self) -> None:
         """Open the robust connection and a confirming channel, and declare the exchanges."""
-        self.connection = await aio_pika.connect_robust(
-            self.settings.amqp_url, timeout=self.settings.connect_timeout_s
-        )
+        self.connection = await aio_pika.connect_robust(self.settings.amqp_url, timeout=self.settings.connect_timeout_s)
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         await self.channel.set_qos(prefetch_count=self.settings.prefetch)
-        self.exchange = await self.channel.declare_exchange(
-            EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        self.exchange = await self.channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
         # Messages a consumer rejects (malformed, undeliverable) are parked here, never dropped.
-        dead = await self.channel.declare_exchange(
-            DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
-        )
-        parked = await self.channel.declare_queue(
-            PARKING_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-        )
+        dead = await self.channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+        parked = await self.channel.declare_queue(PARKING_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
         await parked.bind(dead)
 
     async def declare_queue(self, spec: QueueSpec) -> AbstractQueue:

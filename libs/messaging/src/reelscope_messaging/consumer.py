@@ -44,9 +44,7 @@ def _peek_job_id(body: bytes) -> str | None:
         value = json.loads(body).get("job_id")
     except (ValueError, AttributeError):
         return None
-    valid = (
-        isinstance(value, str) and 0 < len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
-    )
+    valid = isinstance(value, str) and 0 < len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
     return value if valid else None
 
 

@@ -64,9 +64,7 @@ async def _connect_with_retry(broker: Broker, stop: asyncio.Event) -> bool:
     return False
 
 
-async def serve(
-    spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry, factory: HandlerFactory
-) -> None:
+async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry, factory: HandlerFactory) -> None:
     """Run the worker until SIGTERM/SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

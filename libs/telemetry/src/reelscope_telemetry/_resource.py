@@ -1,8 +1,6 @@
 """The resource every signal carries: who emitted it, which version, which instance, which environment."""
 
 import os
-import socket
-import uuid
 from importlib.metadata import PackageNotFoundError, version
 
 from opentelemetry.sdk.resources import (
@@ -23,13 +21,15 @@ def _distribution_version(distribution: str) -> str:
 
 
 def build_resource(service_name: str, distribution: str) -> Resource:
-    """Merge our defaults under what `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` say (env wins)."""
+    """Merge our defaults under what `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` say (env wins).
+
+    The SDK adds a random `service.instance.id` per process, which Prometheus shows as `instance`.
+    """
     defaults = Resource.create(
         {
             "service.name": service_name,
             "service.namespace": "reelscope",
             "service.version": _distribution_version(distribution),
-            "service.instance.id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             "deployment.environment.name": DEFAULT_ENVIRONMENT,
         }
     )

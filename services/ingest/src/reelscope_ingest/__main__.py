@@ -4,6 +4,7 @@ import os
 
 import uvicorn
 from reelscope_telemetry import init_telemetry
+from reelscope_telemetry.asgi import FreshContext
 
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.main import create_app
@@ -16,7 +17,7 @@ def main() -> None:
     telemetry = init_telemetry("ingest")
     try:
         app = create_app(settings, telemetry)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        uvicorn.run(FreshContext(app), host=settings.host, port=settings.port, log_config=None, access_log=False)
     finally:
         telemetry.shutdown(settings.shutdown_timeout_s)
 

@@ -33,9 +33,7 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
                 )
                 return
             result = await deliver(client, ctx.telemetry, event, event.webhook_url)
-            await ctx.broker.publish(
-                JobNotified(job_id=event.job_id, delivered=result.delivered, detail=result.detail)
-            )
+            await ctx.broker.publish(JobNotified(job_id=event.job_id, delivered=result.delivered, detail=result.detail))
 
         return handle
 

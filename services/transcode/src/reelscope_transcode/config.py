@@ -10,9 +10,7 @@ class TranscodeSettings(WorkerSettings):
     """Where files live and what ladder to encode."""
 
     storage_dir: Path = Field(default=Path("var/storage"))
-    rendition_heights: tuple[int, ...] = Field(
-        default=(360, 720), description="REELSCOPE_RENDITION_HEIGHTS=[360,720]"
-    )
+    rendition_heights: tuple[int, ...] = Field(default=(360, 720), description="REELSCOPE_RENDITION_HEIGHTS=[360,720]")
     x264_preset: str = Field(default="veryfast")
     x264_crf: int = Field(default=23, ge=0, le=51)
     audio_bitrate: str = Field(default="128k", pattern=r"^\d+k$")

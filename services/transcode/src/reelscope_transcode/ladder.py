@@ -16,9 +16,7 @@ class PlannedRendition:
     path: Path
 
 
-def plan_ladder(
-    info: MediaInfo, heights: tuple[int, ...], output: Callable[[str], Path]
-) -> list[PlannedRendition]:
+def plan_ladder(info: MediaInfo, heights: tuple[int, ...], output: Callable[[str], Path]) -> list[PlannedRendition]:
     """Heights at or below the source's (never upscale); a source smaller than the whole ladder gets
     one rendition at its own (even) height."""
     fitting = [h for h in heights if h <= info.height]

@@ -33,9 +33,7 @@ async def run_tool(args: list[str], timeout_s: float) -> tuple[int, bytes, bytes
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise StageFailed(
-            f"{Path(args[0]).name} took longer than {timeout_s:.0f} s and was stopped"
-        ) from None
+        raise StageFailed(f"{Path(args[0]).name} took longer than {timeout_s:.0f} s and was stopped") from None
     assert process.returncode is not None
     return process.returncode, stdout, stderr
 
@@ -50,9 +48,7 @@ def _parse(data: dict[str, Any]) -> MediaInfo:
     streams = data.get("streams") or []
     video = next((s for s in streams if s.get("codec_type") == "video" and s.get("width")), None)
     if video is None:
-        raise StageFailed(
-            "input has no video stream: upload a video file (audio-only files are not supported yet)"
-        )
+        raise StageFailed("input has no video stream: upload a video file (audio-only files are not supported yet)")
     duration = float(data.get("format", {}).get("duration") or video.get("duration") or 0.0)
     if duration <= 0:
         raise StageFailed("input has no measurable duration: the file is not a playable video")

@@ -52,9 +52,7 @@ def recognize_pocketsphinx(wav_path: Path) -> list[Word]:
         text = _clean(segment.word)
         if text:
             words.append(
-                Word(
-                    text, segment.start_frame / FRAMES_PER_SECOND, (segment.end_frame + 1) / FRAMES_PER_SECOND
-                )
+                Word(text, segment.start_frame / FRAMES_PER_SECOND, (segment.end_frame + 1) / FRAMES_PER_SECOND)
             )
     return words
 

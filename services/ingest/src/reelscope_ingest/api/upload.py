@@ -65,9 +65,7 @@ class _Collector:
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
-        self._headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode(
-            "utf-8", "replace"
-        )
+        self._headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode("utf-8", "replace")
         self._header_field = self._header_value = b""
 
     def on_headers_finished(self) -> None:
@@ -90,9 +88,7 @@ class _Collector:
         else:
             self._field_value += data[start:end]
             if len(self._field_value) > MAX_FIELD_BYTES:
-                raise UploadError(
-                    422, f"form field '{self._part_name}' is longer than {MAX_FIELD_BYTES} bytes"
-                )
+                raise UploadError(422, f"form field '{self._part_name}' is longer than {MAX_FIELD_BYTES} bytes")
 
     def on_part_end(self) -> None:
         if not self._part_is_file and self._part_name:

@@ -80,8 +80,7 @@ class JobStore:
             webhook_url=submitted.webhook_url,
             renditions=[],
             stages=[
-                StageRow(name=stage.value, position=i, status=StageStatus.PENDING)
-                for i, stage in enumerate(StageName)
+                StageRow(name=stage.value, position=i, status=StageStatus.PENDING) for i, stage in enumerate(StageName)
             ],
         )
         async with self._sessions() as session, session.begin():
@@ -136,9 +135,7 @@ class JobStore:
                 status = (
                     StageStatus.SUCCEEDED
                     if event.delivered
-                    else (
-                        StageStatus.SKIPPED if event.detail == "no webhook_url given" else StageStatus.FAILED
-                    )
+                    else (StageStatus.SKIPPED if event.detail == "no webhook_url given" else StageStatus.FAILED)
                 )
                 _finish(stages[StageName.NOTIFICATION], status, now, event.detail)
             job.updated_at = _now()
@@ -170,9 +167,7 @@ def _end(job: JobRow, status: JobStatus, at: datetime) -> Transition:
 def stage_view(stage: StageRow) -> dict[str, Any]:
     """A stage as the API shows it, with its duration when finished."""
     duration = (
-        (stage.finished_at - stage.started_at).total_seconds()
-        if stage.started_at and stage.finished_at
-        else None
+        (stage.finished_at - stage.started_at).total_seconds() if stage.started_at and stage.finished_at else None
     )
     return {
         "name": stage.name,

@@ -27,9 +27,7 @@ def _webhook(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     if len(value) > 2048:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook_url is longer than 2048 characters"
-        )
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook_url is longer than 2048 characters")
     try:
         return str(_URL.validate_python(value.strip()))
     except ValidationError:
@@ -109,9 +107,7 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
                 headers={"Retry-After": "5"},
             )
         state.telemetry.instruments.jobs_submitted.add(1)
-        log.info(
-            "job submitted", filename=upload.filename, size_bytes=upload.size, webhook=webhook_url is not None
-        )
+        log.info("job submitted", filename=upload.filename, size_bytes=upload.size, webhook=webhook_url is not None)
     status_url = str(request.url_for("get_job", job_id=job_id))
     return JSONResponse(
         JobAccepted(job_id=job_id, trace_id=trace_id, status_url=status_url).model_dump(),
@@ -131,9 +127,7 @@ async def get_job(job_id: JobId, state: StateDep) -> JobView:
 
 def _view(job: JobRow) -> JobView:
     failure = (
-        FailureView(stage=job.failure_stage, reason=job.failure_reason)
-        if job.failure_reason is not None
-        else None
+        FailureView(stage=job.failure_stage, reason=job.failure_reason) if job.failure_reason is not None else None
     )
     return JobView(
         job_id=job.id,

@@ -1,0 +1,1 @@
+"""Reelscope's command line: submit and follow jobs, read their traces and logs, run the local stack."""

@@ -1,0 +1,92 @@
+"""`reelscope submit|status|trace|logs`: follow a job from the terminal."""
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reelscope_cli.client import ApiClient
+from reelscope_cli.otlp_files import format_tree, read_logs, read_spans
+from reelscope_cli.stack.settings import StackSettings
+
+
+def _api() -> ApiClient:
+    return ApiClient(os.environ.get("REELSCOPE_API_URL", StackSettings().ingest_url))
+
+
+def trace_id_of(job_id: str) -> str:
+    """The job's trace id, from the API (which recorded it at submission)."""
+    trace_id = _api().job(job_id).get("trace_id")
+    if not trace_id:
+        raise RuntimeError(f"job {job_id} has no trace id")
+    return str(trace_id)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    accepted = _api().submit(Path(args.file), args.webhook)
+    print(json.dumps(accepted, indent=2))
+    if args.follow:
+        job = _api().wait(accepted["job_id"], show=True)
+        return 0 if job["status"] == "completed" else 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    print(json.dumps(_api().job(args.job_id), indent=2))
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    trace_id = trace_id_of(args.job_id)
+    spans = [s for s in read_spans(StackSettings().telemetry_dir / "traces.jsonl") if s.trace_id == trace_id]
+    if not spans:
+        print(f"no spans yet for trace {trace_id}", file=sys.stderr)
+        return 1
+    print(f"trace {trace_id} ({len(spans)} spans)")
+    print(format_tree(spans))
+    return 0
+
+
+def format_log(record_time_ns: int, service: str, severity: str, body: object, attributes: dict[str, object]) -> str:
+    when = datetime.fromtimestamp(record_time_ns / 1e9, UTC).strftime("%H:%M:%S.%f")[:-3]
+    extra = " ".join(f"{k}={v}" for k, v in attributes.items() if k not in {"trace_id", "span_id", "service", "job_id"})
+    return f"{when} {service:<13} {severity:<5} {body}  {extra}".rstrip()
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    trace_id = trace_id_of(args.job_id)
+    logs = [r for r in read_logs(StackSettings().telemetry_dir / "logs.jsonl") if r.trace_id == trace_id]
+    for record in sorted(logs, key=lambda r: r.time_ns):
+        print(format_log(record.time_ns, record.service, record.severity, record.body, record.attributes))
+    return 0 if logs else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reelscope", description="Submit and follow Reelscope jobs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    submit = commands.add_parser("submit", help="upload a video and start a job")
+    submit.add_argument("file")
+    submit.add_argument("--webhook", help="URL to POST to when the job ends")
+    submit.add_argument("--follow", action="store_true", help="show progress until the job ends")
+    submit.set_defaults(run=cmd_submit)
+    for name, run, text in (
+        ("status", cmd_status, "show a job's state"),
+        ("trace", cmd_trace, "show a job's trace as a tree"),
+        ("logs", cmd_logs, "show a job's log lines"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("job_id")
+        command.set_defaults(run=run)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The stack's components, in start order, with the env each needs (all on 127.0.0.1)."""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from reelscope_cli.stack.processes import Component, http_ok, port_open
+from reelscope_cli.stack.settings import StackSettings, repo_root
+
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+
+
+def rabbitmq_env(s: StackSettings) -> dict[str, str]:
+    """A private RabbitMQ node: own name, ports, data, logs, plugins and Erlang cookie under the run dir."""
+    base = s.run_dir / "rabbitmq"
+    (base / "home").mkdir(parents=True, exist_ok=True)
+    (base / "enabled_plugins").write_text("[rabbitmq_management,rabbitmq_prometheus].\n")
+    (base / "rabbitmq.conf").write_text(
+        "\n".join(
+            [
+                f"listeners.tcp.default = 127.0.0.1:{s.amqp_port}",
+                "management.tcp.ip = 127.0.0.1",
+                f"management.tcp.port = {s.rabbitmq_management_port}",
+                "prometheus.tcp.ip = 127.0.0.1",
+                f"prometheus.tcp.port = {s.rabbitmq_prometheus_port}",
+                "log.console = true",
+                "log.file = false",
+                "",
+            ]
+        )
+    )
+    return {
+        "HOME": str(base / "home"),
+        "RABBITMQ_NODENAME": s.rabbitmq_node,
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(s.amqp_port),
+        "RABBITMQ_DIST_PORT": str(s.rabbitmq_dist_port),
+        "ERL_EPMD_ADDRESS": "127.0.0.1",
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+        "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
+    }
+
+
+def rabbitmq(s: StackSettings) -> Component:
+    env = rabbitmq_env(s)
+    return Component(
+        "rabbitmq",
+        [str(RABBITMQ_BIN / "rabbitmq-server")],
+        ready=lambda: port_open(s.amqp_port) and http_ok(f"http://127.0.0.1:{s.rabbitmq_prometheus_port}/metrics")(),
+        env=env,
+        ports=(s.amqp_port, s.rabbitmq_management_port),
+        stop_command=[str(RABBITMQ_BIN / "rabbitmqctl"), "-n", s.rabbitmq_node, "stop"],
+    )
+
+
+def collector_env(s: StackSettings) -> dict[str, str]:
+    return {
+        "REELSCOPE_RUN_DIR": str(s.run_dir),
+        "REELSCOPE_OTLP_GRPC_PORT": str(s.otlp_grpc_port),
+        "REELSCOPE_OTLP_HTTP_PORT": str(s.otlp_http_port),
+        "REELSCOPE_COLLECTOR_PROMETHEUS_PORT": str(s.collector_prometheus_port),
+        "REELSCOPE_COLLECTOR_METRICS_PORT": str(s.collector_metrics_port),
+        "REELSCOPE_COLLECTOR_HEALTH_PORT": str(s.collector_health_port),
+    }
+
+
+def collector(s: StackSettings) -> Component:
+    s.telemetry_dir.mkdir(parents=True, exist_ok=True)
+    return Component(
+        "otel-collector",
+        [str(s.collector_binary), "--config", str(repo_root() / "otel-collector" / "config.local.yaml")],
+        ready=http_ok(f"http://127.0.0.1:{s.collector_health_port}/"),
+        env=collector_env(s),
+        ports=(s.otlp_grpc_port, s.otlp_http_port, s.collector_prometheus_port),
+    )
+
+
+def render_prometheus_config(s: StackSettings) -> Path:
+    """Fill the ports into prometheus/prometheus.local.yml; the rendered copy lives in the run dir."""
+    values = {
+        "REELSCOPE_REPO": str(repo_root()),
+        "REELSCOPE_COLLECTOR_PROMETHEUS_PORT": str(s.collector_prometheus_port),
+        "REELSCOPE_COLLECTOR_METRICS_PORT": str(s.collector_metrics_port),
+        "REELSCOPE_RABBITMQ_PROMETHEUS_PORT": str(s.rabbitmq_prometheus_port),
+    }
+    template = (repo_root() / "prometheus" / "prometheus.local.yml").read_text()
+    rendered = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], template)
+    target = s.run_dir / "prometheus" / "prometheus.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(rendered)
+    return target
+
+
+def prometheus(s: StackSettings) -> Component:
+    config = render_prometheus_config(s)
+    return Component(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={s.run_dir / 'prometheus' / 'data'}",
+            f"--web.listen-address=127.0.0.1:{s.prometheus_port}",
+            "--enable-feature=exemplar-storage",
+            "--storage.tsdb.retention.time=2d",
+        ],
+        ready=http_ok(f"{s.prometheus_url}/-/ready"),
+        ports=(s.prometheus_port,),
+    )
+
+
+def service_env(s: StackSettings, name: str) -> dict[str, str]:
+    """What every service gets: broker, storage, and the standard OTEL_* variables."""
+    return {
+        "REELSCOPE_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{s.amqp_port}/",
+        "REELSCOPE_STORAGE_DIR": str(s.storage_dir),
+        "OTEL_SERVICE_NAME": name,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": os.environ.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{s.otlp_http_port}"
+        ),
+        "OTEL_EXPORTER_OTLP_PROTOCOL": os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        "OTEL_EXPORTER_OTLP_TIMEOUT": os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT", "3000"),
+        "OTEL_METRIC_EXPORT_INTERVAL": os.environ.get("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+        "OTEL_BSP_SCHEDULE_DELAY": os.environ.get("OTEL_BSP_SCHEDULE_DELAY", "500"),
+        "OTEL_BLRP_SCHEDULE_DELAY": os.environ.get("OTEL_BLRP_SCHEDULE_DELAY", "500"),
+        "OTEL_RESOURCE_ATTRIBUTES": os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=local"),
+    }
+
+
+def services(s: StackSettings) -> list[Component]:
+    ingest_env = service_env(s, "ingest") | {
+        "REELSCOPE_PORT": str(s.ingest_port),
+        "REELSCOPE_DATABASE_URL": os.environ.get(
+            "REELSCOPE_DATABASE_URL", f"sqlite+aiosqlite:///{s.run_dir / 'reelscope.db'}"
+        ),
+    }
+    components = [
+        Component(
+            "ingest",
+            [sys.executable, "-m", "reelscope_ingest"],
+            ready=http_ok(f"{s.ingest_url}/readyz"),
+            env=ingest_env,
+            ports=(s.ingest_port,),
+        )
+    ]
+    for name, port in (
+        ("transcode", s.transcode_health_port),
+        ("transcription", s.transcription_health_port),
+        ("notification", s.notification_health_port),
+    ):
+        components.append(
+            Component(
+                name,
+                [sys.executable, "-m", f"reelscope_{name}"],
+                ready=http_ok(f"http://127.0.0.1:{port}/readyz"),
+                env=service_env(s, name) | {"REELSCOPE_HEALTH_PORT": str(port)},
+                ports=(port,),
+            )
+        )
+    return components
+
+
+def all_components(s: StackSettings) -> list[Component]:
+    """Everything, in start order (stop in reverse)."""
+    return [rabbitmq(s), collector(s), prometheus(s), *services(s)]
