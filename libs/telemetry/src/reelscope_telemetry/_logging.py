@@ -57,6 +57,28 @@ def _stringify_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
     return event_dict
 
 
+class _ContextFilter(logging.Filter):
+    """Give records from plain stdlib loggers (httpx, uvicorn, aio-pika) the same fields as ours:
+    the bound `job_id` and the like, the trace ids and the service, so the OTLP copy carries them too."""
+
+    def __init__(self, service_name: str) -> None:
+        super().__init__()
+        self._service_name = service_name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = vars(record)
+        for key, value in structlog.contextvars.get_contextvars().items():
+            if key not in _RESERVED:
+                fields.setdefault(key, value)
+        fields.setdefault("service", self._service_name)
+        if "trace_id" not in fields:
+            ctx = trace.get_current_span().get_span_context()
+            if ctx.is_valid:
+                fields["trace_id"] = format(ctx.trace_id, "032x")
+                fields["span_id"] = format(ctx.span_id, "016x")
+        return True
+
+
 def log_format_from_env() -> LogFormat:
     """`REELSCOPE_LOG_FORMAT=console` for humans at a terminal; JSON otherwise."""
     return "console" if os.environ.get("REELSCOPE_LOG_FORMAT", "json").lower() == "console" else "json"
@@ -111,9 +133,13 @@ def configure_logging(
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    context_filter = _ContextFilter(service_name)
+    stdout_handler.addFilter(context_filter)
     root.addHandler(stdout_handler)
     if logger_provider is not None:
-        root.addHandler(LoggingHandler(logger_provider=logger_provider))
+        otlp_handler = LoggingHandler(logger_provider=logger_provider)
+        otlp_handler.addFilter(context_filter)
+        root.addHandler(otlp_handler)
     root.setLevel(level_name)
     # Our own exporters log at WARNING when the collector is away; keep that, drop their chatter.
     for noisy in ("aiormq", "aio_pika", "uvicorn.access", "opentelemetry.exporter"):

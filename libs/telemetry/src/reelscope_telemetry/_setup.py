@@ -107,6 +107,9 @@ def init_telemetry(service_name: str, *, distribution: str | None = None) -> Tel
     instrumented later (FastAPI, httpx) report through them.
     """
     distribution = distribution or f"reelscope-{service_name}"
+    # Stable HTTP semantic conventions (http.server.request.duration in seconds, http.response.status_code)
+    # for every instrumentation; they read this once, when they instrument, so it is set before that.
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     if sdk_disabled():
         configure_logging(service_name, None)
         meter = metrics.get_meter(INSTRUMENTATION_SCOPE)

@@ -1,7 +1,5 @@
 """`python -m reelscope_ingest`: serve the ingest API with uvicorn; flush telemetry on the way out."""
 
-import os
-
 import uvicorn
 from reelscope_telemetry import init_telemetry
 from reelscope_telemetry.asgi import FreshContext
@@ -11,8 +9,6 @@ from reelscope_ingest.main import create_app
 
 
 def main() -> None:
-    # Stable HTTP semantic conventions (http.server.request.duration in seconds); read at instrument time.
-    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     settings = IngestSettings()
     telemetry = init_telemetry("ingest")
     try:

@@ -3,7 +3,8 @@
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 
@@ -16,6 +17,15 @@ class ApiClient:
 
     def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
 
     def submit(self, path: Path, webhook_url: str | None = None) -> dict[str, Any]:
         data = {"webhook_url": webhook_url} if webhook_url else {}
@@ -66,6 +76,15 @@ class PrometheusClient:
 
     def __init__(self, base_url: str) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=10.0)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         response = self._http.get("/api/v1/query", params={"query": promql})

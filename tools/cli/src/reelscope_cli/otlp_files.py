@@ -38,6 +38,7 @@ class SpanRecord:
     status: str
     status_message: str
     attributes: dict[str, Any]
+    events: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -89,6 +90,7 @@ def read_spans(path: Path) -> list[SpanRecord]:
                             status=STATUS_CODES.get(int(status.get("code", 0)), "?"),
                             status_message=status.get("message", ""),
                             attributes=_attributes(span.get("attributes")),
+                            events=tuple(event.get("name", "") for event in span.get("events", [])),
                         )
                     )
     return spans

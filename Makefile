@@ -1,0 +1,23 @@
+# The targets people type. Each is a few lines calling scripts or Python entry points.
+.PHONY: setup up down status demo test lint
+
+setup:  ## install system packages, the Python workspace and the collector (idempotent)
+	@bash scripts/setup.sh
+
+up: setup  ## start the local stack (RabbitMQ, collector, Prometheus, the four services)
+	@uv run reelscope-stack up
+
+down:  ## stop exactly the processes `make up` started
+	@uv run --frozen reelscope-stack down
+
+status:
+	@uv run --frozen reelscope-stack status
+
+demo: setup  ## start the stack, run one job end to end, show its result, trace, logs and metrics
+	@uv run reelscope-demo
+
+test: setup  ## the whole suite: unit, integration (real RabbitMQ, collector, Prometheus) and end-to-end
+	@uv run pytest
+
+lint:
+	@uv run ruff check . && uv run ruff format --check . && uv run mypy libs/*/src services/*/src tools/*/src

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything Reelscope needs on a fresh Debian 12 machine, saying what it does, skipping
+# what is already there: system packages (apt), uv and the Python workspace, and the collector.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+packages=(rabbitmq-server ffmpeg prometheus flite)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Debian starts a system-wide RabbitMQ on install; the local stack runs its own node instead.
+  $sudo_cmd service rabbitmq-server stop >/dev/null 2>&1 || true
+else
+  echo "setup: system packages present (${packages[*]})"
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "setup: installing uv"
+  python3 -m pip install --quiet uv
+fi
+echo "setup: syncing the Python workspace (uv sync --frozen)"
+uv sync --frozen --quiet
+
+command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build the collector (https://go.dev/dl)" >&2; exit 1; }
+bash "$repo/scripts/build-collector.sh"
+echo "setup: done"
