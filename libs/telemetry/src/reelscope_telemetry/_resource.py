@@ -1,14 +1,8 @@
 """The resource every signal carries: who emitted it, which version, which instance, which environment."""
 
-import os
 from importlib.metadata import PackageNotFoundError, version
 
-from opentelemetry.sdk.resources import (
-    OTELResourceDetector,
-    ProcessResourceDetector,
-    Resource,
-    get_aggregated_resources,
-)
+from opentelemetry.sdk.resources import OTELResourceDetector, ProcessResourceDetector, Resource
 
 DEFAULT_ENVIRONMENT = "local"
 
@@ -25,7 +19,7 @@ def build_resource(service_name: str, distribution: str) -> Resource:
 
     The SDK adds a random `service.instance.id` per process, which Prometheus shows as `instance`.
     """
-    defaults = Resource.create(
+    ours = Resource(
         {
             "service.name": service_name,
             "service.namespace": "reelscope",
@@ -33,9 +27,6 @@ def build_resource(service_name: str, distribution: str) -> Resource:
             "deployment.environment.name": DEFAULT_ENVIRONMENT,
         }
     )
-    detected = get_aggregated_resources([ProcessResourceDetector(), OTELResourceDetector()])
-    resource = defaults.merge(detected)
-    env_service = os.environ.get("OTEL_SERVICE_NAME")
-    if env_service:
-        resource = resource.merge(Resource({"service.name": env_service}))
-    return resource
+    # SDK defaults (telemetry.sdk.*, a random service.instance.id) < process info < ours < env.
+    base = Resource.create().merge(ProcessResourceDetector().detect())
+    return base.merge(ours).merge(OTELResourceDetector().detect())

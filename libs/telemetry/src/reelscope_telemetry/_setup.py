@@ -77,13 +77,16 @@ def build_telemetry(
 ) -> Telemetry:
     """Assemble providers around the given exporters (the seam `testing` uses for in-memory capture)."""
     resource = build_resource(service_name, distribution)
-    tracer_provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER(_ARG)
+    # Shut down explicitly (bounded) via Telemetry.shutdown, not by unbounded atexit hooks.
+    tracer_provider = TracerProvider(
+        resource=resource, shutdown_on_exit=False
+    )  # sampler from OTEL_TRACES_SAMPLER(_ARG)
     tracer_provider.add_span_processor(JobIdSpanProcessor())
     tracer_provider.add_span_processor(
         SimpleSpanProcessor(span_exporter) if synchronous else BatchSpanProcessor(span_exporter)
     )
-    meter_provider = MeterProvider(resource=resource, metric_readers=[metric_reader])
-    logger_provider = LoggerProvider(resource=resource)
+    meter_provider = MeterProvider(resource=resource, metric_readers=[metric_reader], shutdown_on_exit=False)
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     logger_provider.add_log_record_processor(
         SimpleLogRecordProcessor(log_exporter) if synchronous else BatchLogRecordProcessor(log_exporter)
     )
