@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 from reelscope_contracts import JobFailed, JobSubmitted, QueueSpec, RoutingKey, StageName
-from reelscope_contracts.topology import INGEST_EVENTS
 from reelscope_messaging import PARKING_QUEUE, Broker, BrokerSettings, Consumer, FailurePolicy, StageFailed
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
 
@@ -78,7 +77,8 @@ async def test_unacked_message_is_redelivered(broker: Broker, rabbitmq_url: str)
 async def test_stage_failure_publishes_job_failed_with_reason(broker: Broker, telemetry: CapturedTelemetry) -> None:
     """A handler raising StageFailed makes the consume loop publish job.failed and ack the message."""
     work = QueueSpec("reelscope.test.stage", (RoutingKey.SUBMITTED,))
-    events = await broker.declare_queue(INGEST_EVENTS)
+    # Our own queue for job.failed: a running stack's ingest may be consuming its events queue.
+    events = await broker.declare_queue(QueueSpec("reelscope.test.failed", (RoutingKey.FAILED,)))
     await events.purge()
 
     async def handler(_: object) -> None:
@@ -99,6 +99,7 @@ async def test_stage_failure_publishes_job_failed_with_reason(broker: Broker, te
     assert error_spans
     assert any(e.name == "exception" for e in error_spans[0].events)
     await broker.queues[work.name].delete(if_unused=False, if_empty=False)
+    await events.delete(if_unused=False, if_empty=False)
 
 
 async def test_malformed_message_without_job_id_is_parked_not_dropped(
