@@ -100,6 +100,7 @@ class JobNotified(_Message):
 
     kind: Literal["job.notified"] = "job.notified"
     delivered: bool
+    skipped: bool = False
     detail: str
 
 

@@ -1,6 +1,6 @@
 """RabbitMQ for Reelscope services: topology, confirmed and traced publishing, one consume loop."""
 
-from reelscope_messaging.broker import DEAD_LETTER_EXCHANGE, PARKING_QUEUE, Broker
+from reelscope_messaging.broker import DEAD_LETTER_EXCHANGE, PARKING_QUEUE, Broker, connect_with_retry
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.errors import PublishFailed, StageFailed
 from reelscope_messaging.settings import BrokerSettings
@@ -19,5 +19,6 @@ __all__ = [
     "WorkerContext",
     "WorkerSettings",
     "WorkerSpec",
+    "connect_with_retry",
     "run_worker",
 ]

@@ -1,6 +1,7 @@
 """One robust RabbitMQ connection per process: topology declaration and confirmed, traced publishing."""
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 
@@ -110,3 +111,21 @@ class Broker:
         if self.channel is None or self.exchange is None:
             raise RuntimeError("Broker.connect() has not been called")
         return self.channel, self.exchange
+
+
+async def connect_with_retry(broker: Broker, stop: asyncio.Event | None = None) -> bool:
+    """Keep trying to reach the broker (it may start after us); False if `stop` is set first."""
+    delay = 0.5
+    while stop is None or not stop.is_set():
+        try:
+            await broker.connect()
+            return True
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            log.warning("broker unreachable, retrying", error=str(exc), retry_in_s=delay)
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 10.0)
+    return False

@@ -2,7 +2,6 @@
 graceful stop on SIGTERM/SIGINT that flushes telemetry within a bounded time."""
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pydantic import Field
 from reelscope_contracts import QueueSpec, StageName
 from reelscope_telemetry import Telemetry, get_logger, init_telemetry
 
-from reelscope_messaging.broker import Broker
+from reelscope_messaging.broker import Broker, connect_with_retry
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.health import health_server
 from reelscope_messaging.settings import BrokerSettings
@@ -49,21 +48,6 @@ HandlerFactory = Callable[[WorkerContext], Handler]
 Cleanup = Callable[[], Awaitable[None]]
 
 
-async def _connect_with_retry(broker: Broker, stop: asyncio.Event) -> bool:
-    """Keep trying to reach the broker at start-up (it may start after us); False if told to stop."""
-    delay = 0.5
-    while not stop.is_set():
-        try:
-            await broker.connect()
-            return True
-        except (OSError, ConnectionError, TimeoutError) as exc:
-            log.warning("broker unreachable, retrying", error=str(exc), retry_in_s=delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            delay = min(delay * 2, 10.0)
-    return False
-
-
 async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry, factory: HandlerFactory) -> None:
     """Run the worker until SIGTERM/SIGINT."""
     stop = asyncio.Event()
@@ -80,7 +64,7 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
         )
         server_task = asyncio.create_task(server.serve())
     try:
-        if await _connect_with_retry(broker, stop):
+        if await connect_with_retry(broker, stop):
             handler = factory(WorkerContext(broker=broker, telemetry=telemetry))
             consumer = Consumer(broker, telemetry, spec.queue, handler, stage=spec.stage, policy=spec.policy)
             await consumer.start()

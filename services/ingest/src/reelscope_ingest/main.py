@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from reelscope_contracts.topology import INGEST_EVENTS
-from reelscope_messaging import Broker, Consumer, FailurePolicy
+from reelscope_messaging import Broker, Consumer, FailurePolicy, connect_with_retry
 from reelscope_telemetry import Telemetry, get_logger
 
 from reelscope_ingest.api.deps import AppState
@@ -22,15 +22,7 @@ log = get_logger(__name__)
 
 async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry) -> None:
     """Connect (retrying while RabbitMQ starts) and consume stage events; readiness waits for this."""
-    delay = 0.5
-    while True:
-        try:
-            await broker.connect()
-            break
-        except (OSError, ConnectionError, TimeoutError) as exc:
-            log.warning("broker unreachable, retrying", error=str(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    await connect_with_retry(broker)
     consumer = Consumer(
         broker,
         telemetry,

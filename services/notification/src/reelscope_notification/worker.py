@@ -29,7 +29,7 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
                 log.info("no webhook configured; nothing to deliver")
                 ctx.telemetry.instruments.webhook_deliveries.add(1, {attributes.WEBHOOK_OUTCOME: "skipped"})
                 await ctx.broker.publish(
-                    JobNotified(job_id=event.job_id, delivered=False, detail="no webhook_url given")
+                    JobNotified(job_id=event.job_id, delivered=False, skipped=True, detail="no webhook_url given")
                 )
                 return
             result = await deliver(client, ctx.telemetry, event, event.webhook_url)

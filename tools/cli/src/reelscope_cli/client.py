@@ -12,11 +12,10 @@ TERMINAL = {"completed", "failed"}
 STAGE_MARKS = {"pending": "·", "running": "…", "succeeded": "✓", "skipped": "-", "failed": "✗"}
 
 
-class ApiClient:
-    """Calls `/v1/jobs` on one ingest instance."""
+class _Closing:
+    """Context-manager support for clients that hold an httpx.Client."""
 
-    def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
+    _http: httpx.Client
 
     def close(self) -> None:
         self._http.close()
@@ -26,6 +25,13 @@ class ApiClient:
 
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
+
+
+class ApiClient(_Closing):
+    """Calls `/v1/jobs` on one ingest instance."""
+
+    def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
 
     def submit(self, path: Path, webhook_url: str | None = None) -> dict[str, Any]:
         data = {"webhook_url": webhook_url} if webhook_url else {}
@@ -71,20 +77,11 @@ def progress_line(job: dict[str, Any], width: int = 24) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{len(processing)}  {stages}  {job['status']}"
 
 
-class PrometheusClient:
+class PrometheusClient(_Closing):
     """Instant queries against Prometheus's HTTP API."""
 
     def __init__(self, base_url: str) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=10.0)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.close()
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         response = self._http.get("/api/v1/query", params={"query": promql})

@@ -135,7 +135,7 @@ class JobStore:
                 status = (
                     StageStatus.SUCCEEDED
                     if event.delivered
-                    else (StageStatus.SKIPPED if event.detail == "no webhook_url given" else StageStatus.FAILED)
+                    else (StageStatus.SKIPPED if event.skipped else StageStatus.FAILED)
                 )
                 _finish(stages[StageName.NOTIFICATION], status, now, event.detail)
             job.updated_at = _now()
