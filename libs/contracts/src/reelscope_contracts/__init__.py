@@ -1,6 +1,8 @@
 """Contracts every Reelscope service shares, so a producer and its consumer can never disagree."""
 
 from reelscope_contracts.messages import (
+    FailureCategory,
+    JobCancelled,
     JobCompleted,
     JobEvent,
     JobFailed,
@@ -8,11 +10,13 @@ from reelscope_contracts.messages import (
     JobSubmitted,
     JobTranscoded,
     Rendition,
+    SkippedRendition,
     StageName,
+    StageProgress,
     StageStarted,
     TranscriptInfo,
 )
-from reelscope_contracts.storage import JobPaths
+from reelscope_contracts.storage import JobKeys
 from reelscope_contracts.topology import (
     EXCHANGE,
     QUEUES,
@@ -23,17 +27,21 @@ from reelscope_contracts.topology import (
 __all__ = [
     "EXCHANGE",
     "QUEUES",
+    "FailureCategory",
+    "JobCancelled",
     "JobCompleted",
     "JobEvent",
     "JobFailed",
+    "JobKeys",
     "JobNotified",
-    "JobPaths",
     "JobSubmitted",
     "JobTranscoded",
     "QueueSpec",
     "Rendition",
     "RoutingKey",
+    "SkippedRendition",
     "StageName",
+    "StageProgress",
     "StageStarted",
     "TranscriptInfo",
 ]

@@ -17,6 +17,25 @@ class StageName(StrEnum):
     NOTIFICATION = "notification"
 
 
+class FailureCategory(StrEnum):
+    """Why a job failed, as a small fixed set (a metric label); the free-text reason says the rest."""
+
+    INVALID_INPUT = "invalid_input"
+    """Empty, truncated, corrupt or not a media file at all."""
+    UNSUPPORTED_MEDIA = "unsupported_media"
+    """A real file we do not process (a still image, no audio and no video)."""
+    TIMEOUT = "timeout"
+    """A media tool ran past its wall-clock limit."""
+    PROCESSING_ERROR = "processing_error"
+    """ffmpeg or the recogniser failed on an input that probed fine."""
+    STORAGE_ERROR = "storage_error"
+    """Storage refused a read or write."""
+    MALFORMED_MESSAGE = "malformed_message"
+    """A message that does not match its contract."""
+    INTERNAL_ERROR = "internal_error"
+    """A bug: an exception nobody expected."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -29,11 +48,14 @@ class _Message(BaseModel):
 
 
 class JobSubmitted(_Message):
-    """Ingest stored an upload; transcode should start. Paths are relative to the shared storage root."""
+    """Ingest stored an upload; transcode should start. `input_key` is a storage key (see `JobKeys`)."""
 
     kind: Literal["job.submitted"] = "job.submitted"
-    input_path: str
+    input_key: str
     original_filename: str
+    input_size_bytes: int = Field(ge=0)
+    hls: bool | None = None
+    """Also package HLS; `None` means the transcode service's default."""
     webhook_url: str | None = None
 
 
@@ -44,6 +66,16 @@ class StageStarted(_Message):
     stage: StageName
 
 
+class StageProgress(_Message):
+    """How far a running stage is (throttled to about one per second per job). Untraced on purpose:
+    hundreds of progress hops per job would bury the trace; the stage's own span carries the story."""
+
+    kind: Literal["job.progress"] = "job.progress"
+    stage: StageName
+    percent: float = Field(ge=0, le=100)
+    eta_seconds: float | None = Field(default=None, ge=0)
+
+
 class Rendition(BaseModel):
     """One output video of the ladder."""
 
@@ -52,29 +84,48 @@ class Rendition(BaseModel):
     name: str
     width: int
     height: int
-    path: str
+    key: str
     size_bytes: int
+    bitrate_bps: int | None = None
+    hls_playlist_key: str | None = None
+
+
+class SkippedRendition(BaseModel):
+    """A ladder rung not produced, and why (e.g. it would upscale the source)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    reason: str
 
 
 class JobTranscoded(_Message):
-    """Transcode finished: renditions exist and, when the input had sound, a 16 kHz mono WAV."""
+    """Transcode finished: renditions (none for audio-only input), and a 16 kHz mono WAV when the input had sound."""
 
     kind: Literal["job.transcoded"] = "job.transcoded"
     renditions: tuple[Rendition, ...]
-    audio_path: str | None
+    skipped_renditions: tuple[SkippedRendition, ...] = ()
+    hls_master_key: str | None = None
+    poster_key: str | None = None
+    audio_key: str | None
     duration_seconds: float
+    cpu_seconds: float = Field(default=0.0, ge=0)
     webhook_url: str | None = None
 
 
 class TranscriptInfo(BaseModel):
-    """Where the transcript is and what it says."""
+    """Where the transcript is and what it says (`text` is cut at 4000 characters; the files hold it all)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     text: str
-    text_path: str
-    vtt_path: str
+    text_truncated: bool = False
+    language: str
+    engine: str
     word_count: int
+    text_key: str
+    vtt_key: str
+    srt_key: str
 
 
 class JobCompleted(_Message):
@@ -83,15 +134,27 @@ class JobCompleted(_Message):
     kind: Literal["job.completed"] = "job.completed"
     transcript: TranscriptInfo | None
     transcription_skipped_reason: str | None = None
+    cpu_seconds: float = Field(default=0.0, ge=0)
     webhook_url: str | None = None
 
 
 class JobFailed(_Message):
-    """A stage failed permanently; `reason` is meant for humans."""
+    """A stage failed permanently; `reason` is meant for humans, `category` for dashboards."""
 
     kind: Literal["job.failed"] = "job.failed"
     stage: StageName
     reason: str
+    category: FailureCategory = FailureCategory.INTERNAL_ERROR
+    webhook_url: str | None = None
+
+
+class JobCancelled(_Message):
+    """The client cancelled the job (ingest publishes this once): workers stop it, notification tells the owner."""
+
+    kind: Literal["job.cancelled"] = "job.cancelled"
+    stage: StageName | None
+    """The stage that was running when the cancel arrived, if any."""
+    reason: str = "cancelled by the client"
     webhook_url: str | None = None
 
 
@@ -105,7 +168,7 @@ class JobNotified(_Message):
 
 
 JobEvent = Annotated[
-    JobSubmitted | StageStarted | JobTranscoded | JobCompleted | JobFailed | JobNotified,
+    JobSubmitted | StageStarted | StageProgress | JobTranscoded | JobCompleted | JobFailed | JobCancelled | JobNotified,
     Field(discriminator="kind"),
 ]
 JOB_EVENT_ADAPTER: TypeAdapter[JobEvent] = TypeAdapter(JobEvent)
@@ -113,8 +176,10 @@ JOB_EVENT_ADAPTER: TypeAdapter[JobEvent] = TypeAdapter(JobEvent)
 ROUTING_KEYS: dict[type[BaseModel], RoutingKey] = {
     JobSubmitted: RoutingKey.SUBMITTED,
     StageStarted: RoutingKey.STAGE_STARTED,
+    StageProgress: RoutingKey.PROGRESS,
     JobTranscoded: RoutingKey.TRANSCODED,
     JobCompleted: RoutingKey.COMPLETED,
     JobFailed: RoutingKey.FAILED,
+    JobCancelled: RoutingKey.CANCELLED,
     JobNotified: RoutingKey.NOTIFIED,
 }

@@ -1,48 +1,76 @@
-"""Where a job's files live in the shared storage directory, addressed by job id.
+"""Where a job's objects live in storage, addressed by job id.
 
-Messages carry paths relative to the storage root, so services may mount the volume at different places.
+Messages carry storage keys (`jobs/<job_id>/...`), never host paths, so services may use a shared
+volume mounted anywhere or an object store. Transcode publishes everything under `media/` at once.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
-class JobPaths:
-    """The layout of one job's directory under the storage root."""
+class JobKeys:
+    """The layout of one job's objects."""
 
-    root: Path
     job_id: str
 
     @property
-    def job_dir(self) -> Path:
-        return self.root / "jobs" / self.job_id
+    def prefix(self) -> str:
+        return f"jobs/{self.job_id}"
 
-    def input_file(self, suffix: str) -> Path:
-        return self.job_dir / "input" / f"source{suffix}"
-
-    def rendition(self, name: str) -> Path:
-        return self.job_dir / "renditions" / f"{name}.mp4"
+    def input(self, suffix: str) -> str:
+        return f"{self.prefix}/input/source{suffix}"
 
     @property
-    def audio(self) -> Path:
-        return self.job_dir / "audio" / "speech-16k.wav"
+    def media_prefix(self) -> str:
+        """Everything transcode makes (renditions, HLS, poster, speech audio), published together."""
+        return f"{self.prefix}/media"
+
+    def rendition(self, name: str) -> str:
+        return f"{self.media_prefix}/renditions/{name}.mp4"
 
     @property
-    def transcript_text(self) -> Path:
-        return self.job_dir / "transcript" / "transcript.txt"
+    def hls_prefix(self) -> str:
+        return f"{self.media_prefix}/hls"
 
     @property
-    def transcript_vtt(self) -> Path:
-        return self.job_dir / "transcript" / "transcript.vtt"
+    def hls_master(self) -> str:
+        return f"{self.hls_prefix}/master.m3u8"
 
-    def relative(self, path: Path) -> str:
-        """The path as messages carry it: relative to the storage root."""
-        return path.relative_to(self.root).as_posix()
+    def hls_playlist(self, name: str) -> str:
+        return f"{self.hls_prefix}/{name}/index.m3u8"
 
-    def resolve(self, relative: str) -> Path:
-        """Turn a message path back into a file path, refusing anything outside the storage root."""
-        candidate = (self.root / relative).resolve()
-        if not candidate.is_relative_to(self.root.resolve()):
-            raise ValueError(f"path {relative!r} leaves the storage root")
-        return candidate
+    @property
+    def poster(self) -> str:
+        return f"{self.media_prefix}/poster.jpg"
+
+    @property
+    def audio(self) -> str:
+        return f"{self.media_prefix}/audio/speech-16k.wav"
+
+    @property
+    def transcript_prefix(self) -> str:
+        return f"{self.prefix}/transcript"
+
+    @property
+    def transcript_text(self) -> str:
+        return f"{self.transcript_prefix}/transcript.txt"
+
+    @property
+    def transcript_vtt(self) -> str:
+        return f"{self.transcript_prefix}/transcript.vtt"
+
+    @property
+    def transcript_srt(self) -> str:
+        return f"{self.transcript_prefix}/transcript.srt"
+
+    @property
+    def cancel_marker(self) -> str:
+        """Written by ingest when the job is cancelled; workers check it before and after a stage."""
+        return f"{self.prefix}/cancelled"
+
+    @staticmethod
+    def within(prefix: str, key: str) -> str:
+        """`key` relative to `prefix` (to place a file inside a staged output directory)."""
+        if not key.startswith(prefix + "/"):
+            raise ValueError(f"{key!r} is not under {prefix!r}")
+        return key[len(prefix) + 1 :]

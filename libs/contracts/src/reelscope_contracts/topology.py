@@ -19,6 +19,8 @@ class RoutingKey(StrEnum):
     COMPLETED = "job.completed"
     FAILED = "job.failed"
     NOTIFIED = "job.notified"
+    PROGRESS = "job.progress"
+    CANCELLED = "job.cancelled"
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,15 @@ class QueueSpec:
 
     name: str
     bindings: tuple[RoutingKey, ...]
+    transient: bool = False
+    """A per-process broadcast queue: server-named, exclusive, deleted with its connection."""
 
 
 TRANSCODE = QueueSpec("reelscope.transcode", (RoutingKey.SUBMITTED,))
 TRANSCRIPTION = QueueSpec("reelscope.transcription", (RoutingKey.TRANSCODED,))
-NOTIFICATION = QueueSpec("reelscope.notification", (RoutingKey.COMPLETED, RoutingKey.FAILED))
+NOTIFICATION = QueueSpec("reelscope.notification", (RoutingKey.COMPLETED, RoutingKey.FAILED, RoutingKey.CANCELLED))
+# Every worker process hears every cancellation, to stop the job if it is working on it.
+CANCELLATIONS = QueueSpec("", (RoutingKey.CANCELLED,), transient=True)
 # Ingest owns job state: it hears every stage event and records it.
 INGEST_EVENTS = QueueSpec(
     "reelscope.ingest.events",
@@ -41,6 +47,7 @@ INGEST_EVENTS = QueueSpec(
         RoutingKey.COMPLETED,
         RoutingKey.FAILED,
         RoutingKey.NOTIFIED,
+        RoutingKey.PROGRESS,
     ),
 )
 

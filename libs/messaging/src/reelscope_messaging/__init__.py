@@ -1,8 +1,10 @@
 """RabbitMQ for Reelscope services: topology, confirmed and traced publishing, one consume loop."""
 
 from reelscope_messaging.broker import DEAD_LETTER_EXCHANGE, PARKING_QUEUE, Broker, connect_with_retry
+from reelscope_messaging.cancellation import CancellationWatch
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.errors import PublishFailed, StageFailed
+from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings
 from reelscope_messaging.worker import WorkerContext, WorkerSettings, WorkerSpec, run_worker
 
@@ -11,9 +13,11 @@ __all__ = [
     "PARKING_QUEUE",
     "Broker",
     "BrokerSettings",
+    "CancellationWatch",
     "Consumer",
     "FailurePolicy",
     "Handler",
+    "ProgressReporter",
     "PublishFailed",
     "StageFailed",
     "WorkerContext",

@@ -3,14 +3,16 @@
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
 from aio_pika.exceptions import AMQPError, DeliveryError, PublishError
-from opentelemetry.trace import StatusCode, Tracer
+from opentelemetry.trace import INVALID_SPAN, Span, StatusCode, Tracer
 from pydantic import BaseModel
-from reelscope_contracts import EXCHANGE, QueueSpec
+from reelscope_contracts import EXCHANGE, QueueSpec, StageProgress
 from reelscope_contracts.messages import ROUTING_KEYS
 from reelscope_telemetry import get_logger, producer_span
 
@@ -50,16 +52,20 @@ class Broker:
         await parked.bind(dead)
 
     async def declare_queue(self, spec: QueueSpec) -> AbstractQueue:
-        """Declare a durable quorum queue and its bindings (idempotent)."""
+        """Declare a durable quorum queue (or, for a transient spec, a server-named exclusive one) and
+        its bindings (idempotent)."""
         channel, exchange = self._ready()
-        queue = await channel.declare_queue(
-            spec.name,
-            durable=True,
-            arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE},
-        )
+        if spec.transient:
+            queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        else:
+            queue = await channel.declare_queue(
+                spec.name,
+                durable=True,
+                arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE},
+            )
         for routing_key in spec.bindings:
             await queue.bind(exchange, routing_key=routing_key.value)
-        self.queues[spec.name] = queue
+        self.queues[spec.name or queue.name] = queue
         return queue
 
     @property
@@ -70,27 +76,23 @@ class Broker:
         """Publish `event` persistently under its routing key and wait (bounded) for the broker's confirm.
 
         Returns the message id. Raises `PublishFailed` when the broker refuses, cannot route, or is slow.
+        Progress events are ephemeral hints: published untraced and not persisted.
         """
         _, exchange = self._ready()
         routing_key = ROUTING_KEYS[type(event)].value
         body = event.model_dump_json().encode()
         message_id = uuid.uuid4().hex
         headers: dict[str, str] = {}
-        with producer_span(
-            self.tracer,
-            exchange=exchange.name,
-            routing_key=routing_key,
-            message_id=message_id,
-            body_size=len(body),
-            headers=headers,
-        ) as span:
+        traced = not isinstance(event, StageProgress)
+        with self._span(traced, exchange.name, routing_key, message_id, len(body), headers) as span:
             message = aio_pika.Message(
                 body,
                 headers=dict(headers),
                 message_id=message_id,
                 content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT if traced else aio_pika.DeliveryMode.NOT_PERSISTENT,
                 type=routing_key,
+                timestamp=datetime.now(UTC),
             )
             try:
                 await asyncio.wait_for(
@@ -102,6 +104,23 @@ class Broker:
                 raise PublishFailed(f"{routing_key} not confirmed by the broker: {exc!r}") from exc
         log.debug("message published", routing_key=routing_key, message_id=message_id)
         return message_id
+
+    @contextlib.contextmanager
+    def _span(
+        self, traced: bool, exchange: str, routing_key: str, message_id: str, body_size: int, headers: dict[str, str]
+    ) -> Iterator[Span]:
+        if not traced:
+            yield INVALID_SPAN
+            return
+        with producer_span(
+            self.tracer,
+            exchange=exchange,
+            routing_key=routing_key,
+            message_id=message_id,
+            body_size=body_size,
+            headers=headers,
+        ) as span:
+            yield span
 
     async def close(self) -> None:
         if self.connection is not None:

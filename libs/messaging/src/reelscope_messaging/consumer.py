@@ -7,21 +7,26 @@
   is rejected into the parking queue. Nothing is dropped silently.
 
 Stages whose failure must not fail the job (notification) use `FailurePolicy.PARK` instead.
+A stage of a cancelled job is skipped (or, when running, stopped) and acked: see `cancellation`.
 """
 
+import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import Enum
 
 from aio_pika.abc import AbstractIncomingMessage, ConsumerTag
-from opentelemetry.trace import Span, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, StatusCode
 from pydantic import ValidationError
-from reelscope_contracts import JobEvent, JobFailed, QueueSpec, StageName
+from reelscope_contracts import FailureCategory, JobEvent, JobFailed, QueueSpec, RoutingKey, StageName
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER
-from reelscope_telemetry import Telemetry, attributes, consumer_span, get_logger
+from reelscope_telemetry import Telemetry, attributes, consumer_span, get_logger, job_scope
 
 from reelscope_messaging.broker import Broker
+from reelscope_messaging.cancellation import CancellationWatch
 from reelscope_messaging.errors import StageFailed
 
 log = get_logger(__name__)
@@ -54,6 +59,10 @@ def _describe(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+class _JobCancelled(Exception):
+    """The handler's task was cancelled because the job was (not because the process is stopping)."""
+
+
 class Consumer:
     """Consumes one queue for one stage and maps handler outcomes to acks and events."""
 
@@ -66,6 +75,7 @@ class Consumer:
         *,
         stage: StageName | None,
         policy: FailurePolicy,
+        cancellation: CancellationWatch | None = None,
     ) -> None:
         self._broker = broker
         self._telemetry = telemetry
@@ -73,6 +83,7 @@ class Consumer:
         self._handler = handler
         self._stage = stage
         self._policy = policy
+        self._cancellation = cancellation
         self.consumer_tag: ConsumerTag | None = None
 
     async def start(self) -> None:
@@ -84,6 +95,70 @@ class Consumer:
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         job_id = _peek_job_id(message.body)
         started = time.perf_counter()
+        self._record_queue_wait(message)
+        with self._span(message, job_id) as span:
+            try:
+                event = JOB_EVENT_ADAPTER.validate_json(message.body)
+            except ValidationError as exc:
+                reason = f"malformed {message.routing_key} message: {_describe(exc)}"
+                await self._fail(message, span, job_id, reason, exc, None, FailureCategory.MALFORMED_MESSAGE)
+                return
+            webhook_url = getattr(event, "webhook_url", None)
+            if self._cancellation is not None and await self._cancellation.is_cancelled(event.job_id):
+                span.add_event("reelscope.job.cancelled", {attributes.STAGE: str(self._stage), "before_start": True})
+                log.info("stage skipped: job was cancelled", stage=self._stage)
+                await message.ack()
+                self._record(started, "cancelled")
+                return
+            try:
+                await self._run(event)
+            except _JobCancelled:
+                span.add_event("reelscope.job.cancelled", {attributes.STAGE: str(self._stage), "before_start": False})
+                span.set_attribute("reelscope.job.cancelled", True)
+                log.info("stage stopped: job was cancelled", stage=self._stage)
+                await message.ack()
+                self._record(started, "cancelled")
+            except StageFailed as exc:
+                await self._fail(message, span, job_id, exc.reason, exc, webhook_url, exc.category)
+                self._record(started, "failed")
+            except Exception as exc:
+                reason = f"internal error in {self._stage or 'consumer'}: {type(exc).__name__}: {exc}"
+                log.exception("handler crashed", queue=self._spec.name)
+                await self._fail(message, span, job_id, reason, exc, webhook_url, FailureCategory.INTERNAL_ERROR)
+                self._record(started, "failed")
+            else:
+                await message.ack()
+                self._record(started, "succeeded")
+
+    async def _run(self, event: JobEvent) -> None:
+        """Run the handler in its own task, so a cancellation of the job can stop exactly that work."""
+        async def handle() -> None:
+            await self._handler(event)
+
+        task = asyncio.get_running_loop().create_task(handle())
+        if self._cancellation is None:
+            await task
+            return
+        with self._cancellation.running(event.job_id, task):
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                stopping = current is not None and current.cancelling() > 0
+                if self._cancellation.requested(event.job_id) and not stopping:
+                    raise _JobCancelled from None
+                raise
+
+    @contextmanager
+    def _span(self, message: AbstractIncomingMessage, job_id: str | None) -> Iterator[Span]:
+        """A consumer span, except for progress hints (published untraced: see `StageProgress`)."""
+        if message.routing_key == RoutingKey.PROGRESS.value:
+            if job_id is None:
+                yield INVALID_SPAN
+            else:
+                with job_scope(job_id):
+                    yield INVALID_SPAN
+            return
         with consumer_span(
             self._telemetry.tracer,
             headers=message.headers,
@@ -94,31 +169,22 @@ class Consumer:
             body_size=len(message.body),
             job_id=job_id,
         ) as span:
-            try:
-                event = JOB_EVENT_ADAPTER.validate_json(message.body)
-            except ValidationError as exc:
-                reason = f"malformed {message.routing_key} message: {_describe(exc)}"
-                await self._fail(message, span, job_id, reason, exc, webhook_url=None)
-                return
-            try:
-                await self._handler(event)
-            except StageFailed as exc:
-                await self._fail(message, span, job_id, exc.reason, exc, getattr(event, "webhook_url", None))
-                self._record(started, "failed")
-            except Exception as exc:
-                reason = f"internal error in {self._stage or 'consumer'}: {type(exc).__name__}: {exc}"
-                log.exception("handler crashed", queue=self._spec.name)
-                await self._fail(message, span, job_id, reason, exc, getattr(event, "webhook_url", None))
-                self._record(started, "failed")
-            else:
-                await message.ack()
-                self._record(started, "succeeded")
+            yield span
+
+    def _record_queue_wait(self, message: AbstractIncomingMessage) -> None:
+        if self._stage is None or message.timestamp is None:
+            return
+        published = message.timestamp
+        if published.tzinfo is None:
+            published = published.replace(tzinfo=UTC)
+        wait = (datetime.now(UTC) - published).total_seconds()
+        self._telemetry.instruments.queue_wait.record(max(0.0, wait), {attributes.STAGE: self._stage.value})
 
     def _record(self, started: float, outcome: str) -> None:
         if self._stage is not None:
             self._telemetry.instruments.stage_duration.record(
                 time.perf_counter() - started,
-                {attributes.STAGE: self._stage.value, "reelscope.stage.outcome": outcome},
+                {attributes.STAGE: self._stage.value, attributes.STAGE_OUTCOME: outcome},
             )
 
     async def _fail(
@@ -129,14 +195,16 @@ class Consumer:
         reason: str,
         exc: BaseException,
         webhook_url: str | None,
+        category: FailureCategory,
     ) -> None:
         span.record_exception(exc)
         span.set_status(StatusCode.ERROR, reason)
         span.set_attribute(attributes.FAILURE_REASON, reason)
+        span.set_attribute(attributes.FAILURE_CATEGORY, category.value)
         if self._policy is FailurePolicy.FAIL_JOB and job_id is not None and self._stage is not None:
-            log.error("job failed", stage=self._stage.value, reason=reason)
+            log.error("job failed", stage=self._stage.value, reason=reason, category=category.value)
             await self._broker.publish(
-                JobFailed(job_id=job_id, stage=self._stage, reason=reason, webhook_url=webhook_url)
+                JobFailed(job_id=job_id, stage=self._stage, reason=reason, category=category, webhook_url=webhook_url)
             )
             await message.ack()
             return

@@ -1,12 +1,16 @@
 """Outcomes a message handler can raise instead of acking by hand."""
 
+from reelscope_contracts import FailureCategory
+
 
 class StageFailed(Exception):
-    """The job cannot succeed (bad input, unusable media): fail it with a human-readable reason."""
+    """The job cannot succeed (bad input, unusable media): fail it with a human-readable reason
+    and a category from the fixed set dashboards group by."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, category: FailureCategory = FailureCategory.PROCESSING_ERROR) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.category = category
 
 
 class PublishFailed(Exception):

@@ -11,8 +11,10 @@ from reelscope_contracts import QueueSpec, StageName
 from reelscope_telemetry import Telemetry, get_logger, init_telemetry
 
 from reelscope_messaging.broker import Broker, connect_with_retry
+from reelscope_messaging.cancellation import CancellationWatch, MarkerCheck
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.health import health_server
+from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings
 
 log = get_logger(__name__)
@@ -24,6 +26,7 @@ class WorkerSettings(BrokerSettings):
     health_host: str = Field(default="127.0.0.1")
     health_port: int = Field(default=0, ge=0, le=65535, description="0 disables the health port")
     shutdown_timeout_s: float = Field(default=5.0, gt=0)
+    progress_interval_s: float = Field(default=1.0, gt=0, description="At most one progress event per job this often")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class WorkerContext:
 
     broker: Broker
     telemetry: Telemetry
+    progress_interval_s: float = 1.0
+
+    def progress(self, job_id: str, stage: StageName) -> ProgressReporter:
+        """A throttled progress reporter for one stage of one job."""
+        return ProgressReporter(self.broker, job_id, stage, interval_s=self.progress_interval_s)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,10 @@ class WorkerSpec:
     queue: QueueSpec
     stage: StageName | None
     policy: FailurePolicy
+    cancellable: bool = False
+    """Listen for `job.cancelled`: skip and stop cancelled jobs (processing stages)."""
+    cancel_marker_exists: MarkerCheck | None = None
+    """How to see a cancellation that happened while this process was not listening (storage marker)."""
 
 
 HandlerFactory = Callable[[WorkerContext], Handler]
@@ -65,8 +77,16 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
         server_task = asyncio.create_task(server.serve())
     try:
         if await connect_with_retry(broker, stop):
-            handler = factory(WorkerContext(broker=broker, telemetry=telemetry))
-            consumer = Consumer(broker, telemetry, spec.queue, handler, stage=spec.stage, policy=spec.policy)
+            handler = factory(
+                WorkerContext(broker=broker, telemetry=telemetry, progress_interval_s=settings.progress_interval_s)
+            )
+            watch = None
+            if spec.cancellable:
+                watch = CancellationWatch(spec.cancel_marker_exists)
+                await watch.start(broker, telemetry)
+            consumer = Consumer(
+                broker, telemetry, spec.queue, handler, stage=spec.stage, policy=spec.policy, cancellation=watch
+            )
             await consumer.start()
             log.info("worker ready", service=spec.service_name)
             await stop.wait()

@@ -13,10 +13,19 @@ STAGE: Final = "reelscope.stage"
 """Pipeline stage (`transcode`, `transcription`, `notification`): low cardinality, allowed on metrics."""
 
 JOB_OUTCOME: Final = "reelscope.job.outcome"
-"""`completed` or `failed`: low cardinality, allowed on metrics."""
+"""`completed`, `failed` or `cancelled`: low cardinality, allowed on metrics."""
+
+STAGE_OUTCOME: Final = "reelscope.stage.outcome"
+"""`succeeded`, `failed` or `cancelled`: low cardinality, allowed on metrics."""
 
 FAILURE_REASON: Final = "reelscope.failure.reason"
 """Human-readable failure reason: spans and logs only (free text)."""
+
+FAILURE_CATEGORY: Final = "reelscope.failure.category"
+"""One of the fixed `FailureCategory` values: low cardinality, allowed on metrics."""
+
+COST_CURRENCY: Final = "reelscope.cost.currency"
+"""Currency of `reelscope.job.cost` (configured once per deployment): allowed on metrics."""
 
 RENDITIONS: Final = "reelscope.renditions"
 """Names of the renditions one ffmpeg run produces (string array)."""

@@ -7,7 +7,7 @@ Attributes are low-cardinality only (stage, outcome, rendition); job ids ride al
 
 from dataclasses import dataclass
 
-from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
 
 # Seconds, from a fraction of a second (ffprobe, webhooks) to half an hour (long transcodes).
 SECONDS_BUCKETS: tuple[float, ...] = (
@@ -30,6 +30,11 @@ SECONDS_BUCKETS: tuple[float, ...] = (
 )
 # Bytes, 64 KiB to 8 GiB in powers of four.
 BYTES_BUCKETS: tuple[float, ...] = tuple(float(64 * 1024 * 4**i) for i in range(11))
+# Dimensionless ratios: processing time / media time, source size / output size.
+RATIO_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256)
+WORD_BUCKETS: tuple[float, ...] = (0, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000)
+# Currency units per job: a thousandth of a cent to a unit.
+COST_BUCKETS: tuple[float, ...] = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,16 @@ class Instruments:
     rendition_size: Histogram
     webhook_deliveries: Counter
     webhook_duration: Histogram
+    queue_wait: Histogram
+    transcode_duration: Histogram
+    compression_ratio: Histogram
+    realtime_ratio: Histogram
+    asr_duration: Histogram
+    asr_realtime_factor: Histogram
+    transcript_words: Histogram
+    ffmpeg_processes: UpDownCounter
+    stage_cpu_time: Counter
+    job_cost: Histogram
 
 
 def create_instruments(meter: Meter) -> Instruments:
@@ -55,7 +70,7 @@ def create_instruments(meter: Meter) -> Instruments:
         jobs_finished=meter.create_counter(
             "reelscope.jobs.finished",
             unit="{job}",
-            description="Jobs that reached a final state, by reelscope.job.outcome.",
+            description="Jobs that reached a final state, by reelscope.job.outcome (and reelscope.failure.category).",
         ),
         job_duration=meter.create_histogram(
             "reelscope.job.duration",
@@ -91,5 +106,66 @@ def create_instruments(meter: Meter) -> Instruments:
             unit="s",
             description="Time to deliver one webhook.",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        ),
+        queue_wait=meter.create_histogram(
+            "reelscope.stage.queue_wait",
+            unit="s",
+            description="Time a stage's message waited in its queue before a worker took it, by reelscope.stage.",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        ),
+        transcode_duration=meter.create_histogram(
+            "reelscope.transcode.duration",
+            unit="s",
+            description=(
+                "Wall time until a rendition was written, by reelscope.rendition. The ladder is encoded in one "
+                "ffmpeg pass, so renditions of one job finish together and share this value."
+            ),
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        ),
+        compression_ratio=meter.create_histogram(
+            "reelscope.rendition.compression_ratio",
+            unit="1",
+            description="Source size divided by rendition size, by reelscope.rendition.",
+            explicit_bucket_boundaries_advisory=RATIO_BUCKETS,
+        ),
+        realtime_ratio=meter.create_histogram(
+            "reelscope.stage.realtime_ratio",
+            unit="1",
+            description="Stage processing time / media duration, by reelscope.stage (below 1: faster than real time).",
+            explicit_bucket_boundaries_advisory=RATIO_BUCKETS,
+        ),
+        asr_duration=meter.create_histogram(
+            "reelscope.asr.duration",
+            unit="s",
+            description="Time the speech recogniser spent on one job, by reelscope.asr.engine.",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        ),
+        asr_realtime_factor=meter.create_histogram(
+            "reelscope.asr.realtime_factor",
+            unit="1",
+            description="Recognition time divided by audio duration, by reelscope.asr.engine.",
+            explicit_bucket_boundaries_advisory=RATIO_BUCKETS,
+        ),
+        transcript_words=meter.create_histogram(
+            "reelscope.transcript.words",
+            unit="{word}",
+            description="Words recognised per job.",
+            explicit_bucket_boundaries_advisory=WORD_BUCKETS,
+        ),
+        ffmpeg_processes=meter.create_up_down_counter(
+            "reelscope.ffmpeg.processes",
+            unit="{process}",
+            description="ffmpeg processes running now.",
+        ),
+        stage_cpu_time=meter.create_counter(
+            "reelscope.stage.cpu.time",
+            unit="s",
+            description="CPU seconds spent by a stage's media tools and recogniser, by reelscope.stage.",
+        ),
+        job_cost=meter.create_histogram(
+            "reelscope.job.cost",
+            unit="{currency_unit}",
+            description="Estimated compute cost of a finished job: its CPU seconds times the price per CPU hour.",
+            explicit_bucket_boundaries_advisory=COST_BUCKETS,
         ),
     )
