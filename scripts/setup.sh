@@ -30,4 +30,5 @@ uv sync --frozen --quiet
 
 command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build the collector (https://go.dev/dl)" >&2; exit 1; }
 bash "$repo/scripts/build-collector.sh"
+bash "$repo/scripts/build-minio.sh"  # S3-compatible server for the storage tests
 echo "setup: done"
