@@ -45,7 +45,9 @@ async def test_publish_is_confirmed_persistent_and_traced(broker: Broker, teleme
     spec = QueueSpec("reelscope.test.confirm", (RoutingKey.SUBMITTED,))
     queue = await broker.declare_queue(spec)
     await queue.purge()
-    message_id = await broker.publish(JobSubmitted(job_id="job1", input_path="jobs/job1/in.mp4", original_filename="a"))
+    message_id = await broker.publish(
+        JobSubmitted(job_id="job1", input_key="jobs/job1/in.mp4", original_filename="a", input_size_bytes=1)
+    )
     received = await queue.get(timeout=5)
     await received.ack()
     assert received.message_id == message_id
@@ -61,7 +63,9 @@ async def test_unacked_message_is_redelivered(broker: Broker, rabbitmq_url: str)
     spec = QueueSpec("reelscope.test.redelivery", (RoutingKey.SUBMITTED,))
     queue = await broker.declare_queue(spec)
     await queue.purge()
-    await broker.publish(JobSubmitted(job_id="job2", input_path="jobs/job2/in.mp4", original_filename="a"))
+    await broker.publish(
+        JobSubmitted(job_id="job2", input_key="jobs/job2/in.mp4", original_filename="a", input_size_bytes=1)
+    )
     connection = await aio_pika.connect(rabbitmq_url)
     channel = await connection.channel()
     taken = await (await channel.get_queue(spec.name)).get(timeout=5)
@@ -88,7 +92,9 @@ async def test_stage_failure_publishes_job_failed_with_reason(broker: Broker, te
         broker, telemetry.telemetry, work, handler, stage=StageName.TRANSCODE, policy=FailurePolicy.FAIL_JOB
     )
     await consumer.start()
-    await broker.publish(JobSubmitted(job_id="job3", input_path="jobs/job3/x", original_filename="x"))
+    await broker.publish(
+        JobSubmitted(job_id="job3", input_key="jobs/job3/x", original_filename="x", input_size_bytes=1)
+    )
     # A running stack's transcode worker may fail the same job for its own reason: find ours.
     for _ in range(5):
         failed = await _get_eventually(events)

@@ -1,28 +1,51 @@
 """Ingest owns job state: this consumer applies every stage event to the store and counts finished
 jobs. It runs inside the job's trace (the consumer span is the producer's child), so the job-duration
-histogram's exemplars point straight at the job's trace."""
+and job-cost histograms' exemplars point straight at the job's trace."""
 
 from collections.abc import Awaitable, Callable
 
-from reelscope_contracts import JobEvent
+from reelscope_contracts import JobEvent, StageProgress
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
-from reelscope_ingest.core.store import JobStore
+from reelscope_ingest.core.config import IngestSettings
+from reelscope_ingest.core.store import JobStore, Transition
 
 log = get_logger(__name__)
 
 
-def event_handler(store: JobStore, telemetry: Telemetry) -> Callable[[JobEvent], Awaitable[None]]:
+def record_finished(transition: Transition, telemetry: Telemetry, settings: IngestSettings) -> None:
+    """Count a job that just reached a final state: outcome, duration and estimated cost."""
+    if transition.job_finished is None:
+        return
+    outcome = {attributes.JOB_OUTCOME: transition.job_finished.value}
+    counted = outcome | (
+        {attributes.FAILURE_CATEGORY: transition.failure_category} if transition.failure_category else {}
+    )
+    telemetry.instruments.jobs_finished.add(1, counted)
+    if transition.duration_s is not None:
+        telemetry.instruments.job_duration.record(transition.duration_s, outcome)
+    cost = transition.cpu_seconds / 3600 * settings.cpu_hour_price
+    telemetry.instruments.job_cost.record(cost, {attributes.COST_CURRENCY: settings.cost_currency})
+    log.info(
+        "job finished",
+        status=transition.job_finished.value,
+        duration_s=transition.duration_s,
+        cpu_s=round(transition.cpu_seconds, 3),
+        cost=cost,
+    )
+
+
+def event_handler(
+    store: JobStore, telemetry: Telemetry, settings: IngestSettings
+) -> Callable[[JobEvent], Awaitable[None]]:
     """Build the handler for the `reelscope.ingest.events` queue."""
 
     async def handle(event: JobEvent) -> None:
         transition = await store.apply(event)
+        if isinstance(event, StageProgress):
+            log.debug("progress recorded", stage=event.stage.value, percent=event.percent)
+            return
         log.info("job event recorded", event_kind=event.kind)
-        if transition.job_finished is not None:
-            outcome = {attributes.JOB_OUTCOME: transition.job_finished.value}
-            telemetry.instruments.jobs_finished.add(1, outcome)
-            if transition.duration_s is not None:
-                telemetry.instruments.job_duration.record(transition.duration_s, outcome)
-            log.info("job finished", status=transition.job_finished.value, duration_s=transition.duration_s)
+        record_finished(transition, telemetry, settings)
 
     return handle

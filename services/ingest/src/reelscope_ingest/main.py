@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from reelscope_contracts.topology import INGEST_EVENTS
 from reelscope_messaging import Broker, Consumer, FailurePolicy, connect_with_retry
+from reelscope_storage import open_storage
 from reelscope_telemetry import Telemetry, get_logger
 
 from reelscope_ingest.api.deps import AppState
@@ -20,14 +21,14 @@ from reelscope_ingest.events import event_handler
 log = get_logger(__name__)
 
 
-async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry) -> None:
+async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry, settings: IngestSettings) -> None:
     """Connect (retrying while RabbitMQ starts) and consume stage events; readiness waits for this."""
     await connect_with_retry(broker)
     consumer = Consumer(
         broker,
         telemetry,
         INGEST_EVENTS,
-        event_handler(store, telemetry),
+        event_handler(store, telemetry, settings),
         stage=None,
         policy=FailurePolicy.PARK,
     )
@@ -39,13 +40,16 @@ def create_app(settings: IngestSettings, telemetry: Telemetry) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.storage_dir.mkdir(parents=True, exist_ok=True)
+        settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+        storage = open_storage(settings)
         engine = make_engine(settings.database_url)
         await create_schema(engine)
         store = JobStore(make_sessionmaker(engine))
         broker = Broker(settings, telemetry.tracer)
-        app.state.reelscope = AppState(settings=settings, store=store, broker=broker, telemetry=telemetry)
-        connecting = asyncio.create_task(_connect_broker(broker, store, telemetry))
+        app.state.reelscope = AppState(
+            settings=settings, store=store, broker=broker, storage=storage, telemetry=telemetry
+        )
+        connecting = asyncio.create_task(_connect_broker(broker, store, telemetry, settings))
         log.info("ingest ready to serve", port=settings.port)
         try:
             yield

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from opentelemetry.trace import StatusCode
-from reelscope_contracts import JobCompleted, JobFailed
+from reelscope_contracts import JobCancelled, JobCompleted, JobFailed
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
 log = get_logger(__name__)
@@ -24,7 +24,10 @@ class DeliveryResult:
     detail: str
 
 
-def payload(event: JobCompleted | JobFailed, delivery_id: str) -> dict[str, Any]:
+FinalEvent = JobCompleted | JobFailed | JobCancelled
+
+
+def payload(event: FinalEvent, delivery_id: str) -> dict[str, Any]:
     """The JSON body a receiver gets; `delivery_id` is unique per delivery, for deduplication."""
     body: dict[str, Any] = {
         "delivery_id": delivery_id,
@@ -35,15 +38,20 @@ def payload(event: JobCompleted | JobFailed, delivery_id: str) -> dict[str, Any]
         body["status"] = "completed"
         body["transcript"] = event.transcript.text if event.transcript else None
         body["transcription_skipped_reason"] = event.transcription_skipped_reason
-    else:
+    elif isinstance(event, JobFailed):
         body["status"] = "failed"
         body["failed_stage"] = event.stage.value
+        body["reason"] = event.reason
+        body["failure_category"] = event.category.value
+    else:
+        body["status"] = "cancelled"
+        body["cancelled_during_stage"] = event.stage.value if event.stage else None
         body["reason"] = event.reason
     return body
 
 
 async def deliver(
-    client: httpx.AsyncClient, telemetry: Telemetry, event: JobCompleted | JobFailed, url: str
+    client: httpx.AsyncClient, telemetry: Telemetry, event: FinalEvent, url: str
 ) -> DeliveryResult:
     """POST the payload once; a non-2xx answer or a network error is reported, not raised."""
     delivery_id = uuid.uuid4().hex

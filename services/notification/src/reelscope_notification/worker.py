@@ -1,10 +1,11 @@
-"""The notification stage: `job.completed` / `job.failed` in, a webhook out, `job.notified` published."""
+"""The notification stage: `job.completed` / `job.failed` / `job.cancelled` in, a webhook out,
+`job.notified` published."""
 
 from collections.abc import Callable
 
 import httpx
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from reelscope_contracts import JobCompleted, JobEvent, JobFailed, JobNotified
+from reelscope_contracts import JobCancelled, JobCompleted, JobEvent, JobFailed, JobNotified
 from reelscope_messaging import StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
 from reelscope_telemetry import attributes, get_logger
@@ -23,7 +24,7 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=ctx.telemetry.tracer_provider)
 
         async def handle(event: JobEvent) -> None:
-            if not isinstance(event, JobCompleted | JobFailed):
+            if not isinstance(event, JobCompleted | JobFailed | JobCancelled):
                 raise StageFailed(f"notification cannot handle a {event.kind} message")
             if event.webhook_url is None:
                 log.info("no webhook configured; nothing to deliver")

@@ -8,8 +8,8 @@ from typing import Any, Self
 
 import httpx
 
-TERMINAL = {"completed", "failed"}
-STAGE_MARKS = {"pending": "·", "running": "…", "succeeded": "✓", "skipped": "-", "failed": "✗"}
+TERMINAL = {"completed", "failed", "cancelled"}
+STAGE_MARKS = {"pending": "·", "running": "…", "succeeded": "✓", "skipped": "-", "failed": "✗", "cancelled": "⊘"}
 
 
 class _Closing:
@@ -33,8 +33,10 @@ class ApiClient(_Closing):
     def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
 
-    def submit(self, path: Path, webhook_url: str | None = None) -> dict[str, Any]:
+    def submit(self, path: Path, webhook_url: str | None = None, hls: bool | None = None) -> dict[str, Any]:
         data = {"webhook_url": webhook_url} if webhook_url else {}
+        if hls is not None:
+            data["hls"] = "true" if hls else "false"
         with path.open("rb") as handle:
             response = self._http.post("/v1/jobs", files={"file": (path.name, handle)}, data=data)
         if response.status_code != 202:
@@ -49,8 +51,16 @@ class ApiClient(_Closing):
         job: dict[str, Any] = response.json()
         return job
 
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a job; returns the job as it is now (status `cancelled`)."""
+        response = self._http.delete(f"/v1/jobs/{job_id}")
+        if response.status_code != 200:
+            raise RuntimeError(f"cannot cancel job {job_id} ({response.status_code}): {response.text}")
+        job: dict[str, Any] = response.json()
+        return job
+
     def wait(self, job_id: str, timeout_s: float = 300.0, show: bool = False) -> dict[str, Any]:
-        """Poll until the job is completed or failed (drawing progress when `show`)."""
+        """Poll until the job is final (drawing a progress bar when `show`)."""
         deadline = time.monotonic() + timeout_s
         last = ""
         while True:
@@ -68,13 +78,26 @@ class ApiClient(_Closing):
             time.sleep(0.5)
 
 
-def progress_line(job: dict[str, Any], width: int = 24) -> str:
-    """`[#########...] 2/3 transcode ✓ transcription … notification ·  processing`."""
-    processing = [s for s in job["stages"] if s["name"] != "notification"]
-    done = sum(s["status"] in ("succeeded", "skipped", "failed") for s in processing)
-    filled = round(width * done / max(len(processing), 1))
-    stages = " ".join(f"{s['name']} {STAGE_MARKS.get(s['status'], '?')}" for s in job["stages"])
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{len(processing)}  {stages}  {job['status']}"
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes:d}:{secs:02d}"
+
+
+def progress_line(job: dict[str, Any], width: int = 30) -> str:
+    """`[##########..........]  33.0% ETA 0:12  transcode 55% … | transcription · | notification ·  processing`."""
+    progress = job.get("progress") or {"percent": 0.0, "eta_seconds": None}
+    percent = float(progress["percent"])
+    filled = round(width * percent / 100)
+    stages = " | ".join(
+        f"{s['name']} {s['percent']:.0f}% {STAGE_MARKS.get(s['status'], '?')}"
+        if s["status"] == "running"
+        else f"{s['name']} {STAGE_MARKS.get(s['status'], '?')}"
+        for s in job["stages"]
+    )
+    eta = "" if job["status"] in TERMINAL else f" ETA {_clock(progress['eta_seconds'])}"
+    return f"[{'#' * filled}{'.' * (width - filled)}] {percent:5.1f}%{eta}  {stages}  {job['status']}"
 
 
 class PrometheusClient(_Closing):

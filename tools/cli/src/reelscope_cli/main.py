@@ -1,4 +1,4 @@
-"""`reelscope submit|status|trace|logs`: follow a job from the terminal."""
+"""`reelscope submit|status|cancel|trace|logs`: follow a job from the terminal."""
 
 import argparse
 import json
@@ -25,11 +25,19 @@ def trace_id_of(job_id: str) -> str:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    accepted = _api().submit(Path(args.file), args.webhook)
+    accepted = _api().submit(Path(args.file), args.webhook, args.hls)
     print(json.dumps(accepted, indent=2))
     if args.follow:
-        job = _api().wait(accepted["job_id"], show=True)
+        job = _api().wait(accepted["job_id"], timeout_s=args.timeout, show=True)
+        if job["status"] == "failed":
+            print(f"failed in {job['failure']['stage']}: {job['failure']['reason']}", file=sys.stderr)
         return 0 if job["status"] == "completed" else 1
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    job = _api().cancel(args.job_id)
+    print(json.dumps({"job_id": job["job_id"], "status": job["status"]}, indent=2))
     return 0
 
 
@@ -69,10 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     submit = commands.add_parser("submit", help="upload a video and start a job")
     submit.add_argument("file")
     submit.add_argument("--webhook", help="URL to POST to when the job ends")
-    submit.add_argument("--follow", action="store_true", help="show progress until the job ends")
+    submit.add_argument("--follow", action="store_true", help="show a progress bar until the job ends")
+    submit.add_argument("--timeout", type=float, default=3600.0, help="give up following after this many seconds")
+    submit.add_argument(
+        "--hls", action=argparse.BooleanOptionalAction, default=None, help="also package HLS (default: server config)"
+    )
     submit.set_defaults(run=cmd_submit)
     for name, run, text in (
         ("status", cmd_status, "show a job's state"),
+        ("cancel", cmd_cancel, "cancel a job that has not finished"),
         ("trace", cmd_trace, "show a job's trace as a tree"),
         ("logs", cmd_logs, "show a job's log lines"),
     ):

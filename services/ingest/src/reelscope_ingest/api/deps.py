@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from reelscope_messaging import Broker
+from reelscope_storage import Storage
 from reelscope_telemetry import Telemetry
 
 from reelscope_ingest.core.config import IngestSettings
@@ -18,6 +19,7 @@ class AppState:
     settings: IngestSettings
     store: JobStore
     broker: Broker
+    storage: Storage
     telemetry: Telemetry
 
 

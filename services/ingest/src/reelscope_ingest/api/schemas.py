@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class JobAccepted(BaseModel):
@@ -20,12 +20,31 @@ class StageView(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration_s: float | None
+    percent: float = Field(description="0 to 100")
+    eta_seconds: float | None = Field(description="Estimate, while the stage runs")
+    cpu_seconds: float | None
     detail: str | None
+
+
+class ProgressView(BaseModel):
+    """How far the whole job is; the ETA is an estimate from the pace so far."""
+
+    percent: float
+    eta_seconds: float | None
 
 
 class FailureView(BaseModel):
     stage: str | None
     reason: str
+    category: str | None
+
+
+class CostView(BaseModel):
+    """Compute cost estimate: CPU seconds of the media tools and recogniser times the configured price."""
+
+    cpu_seconds: float
+    amount: float
+    currency: str
 
 
 class JobView(BaseModel):
@@ -41,10 +60,15 @@ class JobView(BaseModel):
     original_filename: str
     input_size_bytes: int
     media_duration_s: float | None
+    progress: ProgressView
     stages: list[StageView]
     renditions: list[dict[str, Any]]
+    skipped_renditions: list[dict[str, Any]]
+    hls_master_key: str | None
+    poster_key: str | None
     transcript: dict[str, Any] | None
     failure: FailureView | None
+    cost: CostView
 
 
 class Problem(BaseModel):

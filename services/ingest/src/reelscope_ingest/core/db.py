@@ -3,10 +3,12 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -38,14 +40,21 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     original_filename: Mapped[str] = mapped_column(String(255))
-    input_path: Mapped[str] = mapped_column(String(512))
+    input_key: Mapped[str] = mapped_column(String(512))
     input_size: Mapped[int]
+    hls: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     media_duration_s: Mapped[float | None] = mapped_column(nullable=True)
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    skipped_renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    hls_master_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    poster_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
     transcript: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     failure_stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failure_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    cancel_announced: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether `job.cancelled` reached the broker (a repeated DELETE retries it when not)."""
 
     stages: Mapped[list["StageRow"]] = relationship(
         back_populates="job", cascade="all, delete-orphan", lazy="selectin", order_by="StageRow.position"
@@ -64,6 +73,9 @@ class StageRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    progress_percent: Mapped[float] = mapped_column(default=0.0)
+    eta_seconds: Mapped[float | None] = mapped_column(nullable=True)
+    cpu_seconds: Mapped[float | None] = mapped_column(nullable=True)
 
     job: Mapped[JobRow] = relationship(back_populates="stages")
 
@@ -79,6 +91,8 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (idempotent). Schema migrations arrive with the first schema change."""
+    """Create missing tables (idempotent). There are no migrations yet: the schema is still changing
+    with every release before 1.0, so a database from an older release must be recreated (the local
+    stack names its file after the schema version, `SCHEMA_VERSION`)."""
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)

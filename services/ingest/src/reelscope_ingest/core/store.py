@@ -1,13 +1,14 @@
 """JobStore: the only code that reads and writes job state. Stage events are applied idempotently:
-a redelivered or late event never moves a finished job or counts it twice."""
+a redelivered or late event never moves a finished job or counts it twice, and once a job is final
+(completed, failed, cancelled) only its notification outcome may still be recorded."""
 
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from reelscope_contracts import (
+    FailureCategory,
     JobCompleted,
     JobEvent,
     JobFailed,
@@ -15,6 +16,7 @@ from reelscope_contracts import (
     JobSubmitted,
     JobTranscoded,
     StageName,
+    StageProgress,
     StageStarted,
 )
 from sqlalchemy import select, text
@@ -28,6 +30,7 @@ class JobStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class StageStatus(StrEnum):
@@ -36,17 +39,32 @@ class StageStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
-TERMINAL = {JobStatus.COMPLETED, JobStatus.FAILED}
+TERMINAL = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+OPEN_STAGE = {StageStatus.PENDING, StageStatus.RUNNING}
 
 
 @dataclass(frozen=True)
 class Transition:
-    """What applying an event did: whether the job just reached a final state, and its duration."""
+    """What applying an event did: whether the job just reached a final state, and what it cost."""
 
     job_finished: JobStatus | None = None
     duration_s: float | None = None
+    failure_category: str | None = None
+    cpu_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """The result of a cancel request: the job as it is now, and what to announce."""
+
+    job: JobRow
+    transition: Transition
+    announce: bool
+    """Publish `job.cancelled` (first cancel, or an earlier announcement did not reach the broker)."""
+    running_stage: StageName | None
 
 
 def _now() -> datetime:
@@ -58,7 +76,7 @@ class JobStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        # SQLite has no row locks: apply one event at a time per process (PostgreSQL also locks the row).
+        # SQLite has no row locks: apply one change at a time per process (PostgreSQL also locks the row).
         self._apply_lock = asyncio.Lock()
 
     async def ping(self) -> None:
@@ -66,7 +84,7 @@ class JobStore:
         async with self._sessions() as session:
             await session.execute(text("SELECT 1"))
 
-    async def create(self, submitted: JobSubmitted, *, input_size: int, trace_id: str | None) -> JobRow:
+    async def create(self, submitted: JobSubmitted, *, trace_id: str | None) -> JobRow:
         now = _now()
         job = JobRow(
             id=submitted.job_id,
@@ -75,12 +93,16 @@ class JobStore:
             updated_at=now,
             trace_id=trace_id,
             original_filename=submitted.original_filename,
-            input_path=submitted.input_path,
-            input_size=input_size,
+            input_key=submitted.input_key,
+            input_size=submitted.input_size_bytes,
+            hls=submitted.hls,
             webhook_url=submitted.webhook_url,
             renditions=[],
+            skipped_renditions=[],
+            cancel_announced=False,
             stages=[
-                StageRow(name=stage.value, position=i, status=StageStatus.PENDING) for i, stage in enumerate(StageName)
+                StageRow(name=stage.value, position=i, status=StageStatus.PENDING, progress_percent=0.0)
+                for i, stage in enumerate(StageName)
             ],
         )
         async with self._sessions() as session, session.begin():
@@ -98,48 +120,90 @@ class JobStore:
             result = await session.execute(select(JobRow).where(JobRow.id == job_id))
             return result.scalar_one_or_none()
 
+    async def cancel(self, job_id: str) -> Cancellation | None:
+        """Cancel a job that is not final yet (None when there is no such job)."""
+        async with self._apply_lock, self._sessions() as session, session.begin():
+            job = await session.get(JobRow, job_id, with_for_update=True)
+            if job is None:
+                return None
+            if job.status in TERMINAL:
+                announce = job.status == JobStatus.CANCELLED and not job.cancel_announced
+                return Cancellation(job, Transition(), announce, None)
+            now = _now()
+            running = next((s for s in job.stages if s.status == StageStatus.RUNNING), None)
+            for stage in job.stages:
+                if stage.status in OPEN_STAGE and stage.name != StageName.NOTIFICATION:
+                    _finish(stage, StageStatus.CANCELLED, now, "cancelled by the client")
+            transition = _end(job, JobStatus.CANCELLED, now)
+            job.updated_at = now
+            return Cancellation(job, transition, True, StageName(running.name) if running else None)
+
+    async def mark_cancel_announced(self, job_id: str) -> None:
+        async with self._apply_lock, self._sessions() as session, session.begin():
+            job = await session.get(JobRow, job_id, with_for_update=True)
+            if job is not None:
+                job.cancel_announced = True
+
     async def apply(self, event: JobEvent) -> Transition:
         """Record a stage event; unknown jobs raise LookupError."""
         async with self._apply_lock, self._sessions() as session, session.begin():
             job = await session.get(JobRow, event.job_id, with_for_update=True)
             if job is None:
                 raise LookupError(f"unknown job {event.job_id}")
-            now = event.occurred_at
-            stages = {s.name: s for s in job.stages}
-            transition = Transition()
-            if isinstance(event, StageStarted):
-                _start(stages[event.stage.value], now)
-                if job.status == JobStatus.QUEUED:
-                    job.status = JobStatus.PROCESSING
-            elif isinstance(event, JobTranscoded):
-                _finish(stages[StageName.TRANSCODE], StageStatus.SUCCEEDED, now, None)
-                job.renditions = [r.model_dump() for r in event.renditions]
-                job.media_duration_s = event.duration_seconds
-            elif isinstance(event, JobCompleted):
-                skipped = event.transcript is None
-                _finish(
-                    stages[StageName.TRANSCRIPTION],
-                    StageStatus.SKIPPED if skipped else StageStatus.SUCCEEDED,
-                    now,
-                    event.transcription_skipped_reason,
-                )
-                job.transcript = event.transcript.model_dump() if event.transcript else None
-                transition = _end(job, JobStatus.COMPLETED, now)
-            elif isinstance(event, JobFailed):
-                _finish(stages[event.stage.value], StageStatus.FAILED, now, event.reason)
-                if job.status not in TERMINAL:
-                    job.failure_stage = event.stage.value
-                    job.failure_reason = event.reason
-                transition = _end(job, JobStatus.FAILED, now)
-            elif isinstance(event, JobNotified):
-                status = (
-                    StageStatus.SUCCEEDED
-                    if event.delivered
-                    else (StageStatus.SKIPPED if event.skipped else StageStatus.FAILED)
-                )
-                _finish(stages[StageName.NOTIFICATION], status, now, event.detail)
+            if job.status in TERMINAL and not isinstance(event, JobNotified):
+                return Transition()  # late or redelivered: a final job never changes
+            transition = _apply(job, {s.name: s for s in job.stages}, event)
             job.updated_at = _now()
             return transition
+
+
+def _apply(job: JobRow, stages: dict[str, StageRow], event: JobEvent) -> Transition:
+    now = event.occurred_at
+    if isinstance(event, StageStarted):
+        _start(stages[event.stage.value], now)
+        if job.status == JobStatus.QUEUED:
+            job.status = JobStatus.PROCESSING
+    elif isinstance(event, StageProgress):
+        stage = stages[event.stage.value]
+        _start(stage, now)
+        if stage.status == StageStatus.RUNNING:
+            stage.progress_percent = max(stage.progress_percent, event.percent)
+            stage.eta_seconds = event.eta_seconds
+        if job.status == JobStatus.QUEUED:
+            job.status = JobStatus.PROCESSING
+    elif isinstance(event, JobTranscoded):
+        _finish(stages[StageName.TRANSCODE], StageStatus.SUCCEEDED, now, None, event.cpu_seconds)
+        job.renditions = [r.model_dump() for r in event.renditions]
+        job.skipped_renditions = [r.model_dump() for r in event.skipped_renditions]
+        job.hls_master_key = event.hls_master_key
+        job.poster_key = event.poster_key
+        job.media_duration_s = event.duration_seconds
+    elif isinstance(event, JobCompleted):
+        skipped = event.transcript is None
+        _finish(
+            stages[StageName.TRANSCRIPTION],
+            StageStatus.SKIPPED if skipped else StageStatus.SUCCEEDED,
+            now,
+            event.transcription_skipped_reason,
+            event.cpu_seconds,
+        )
+        job.transcript = event.transcript.model_dump() if event.transcript else None
+        return _end(job, JobStatus.COMPLETED, now)
+    elif isinstance(event, JobFailed):
+        _finish(stages[event.stage.value], StageStatus.FAILED, now, event.reason)
+        job.failure_stage = event.stage.value
+        job.failure_reason = event.reason
+        job.failure_category = event.category.value
+        for stage in stages.values():
+            if stage.status in OPEN_STAGE and stage.name != StageName.NOTIFICATION:
+                _finish(stage, StageStatus.SKIPPED, now, f"not run: {event.stage.value} failed")
+        return _end(job, JobStatus.FAILED, now, event.category)
+    elif isinstance(event, JobNotified):
+        status = (
+            StageStatus.SUCCEEDED if event.delivered else (StageStatus.SKIPPED if event.skipped else StageStatus.FAILED)
+        )
+        _finish(stages[StageName.NOTIFICATION], status, now, event.detail)
+    return Transition()
 
 
 def _start(stage: StageRow, at: datetime) -> None:
@@ -148,32 +212,26 @@ def _start(stage: StageRow, at: datetime) -> None:
         stage.started_at = at
 
 
-def _finish(stage: StageRow, status: StageStatus, at: datetime, detail: str | None) -> None:
-    if stage.status in (StageStatus.PENDING, StageStatus.RUNNING):
+def _finish(stage: StageRow, status: StageStatus, at: datetime, detail: str | None, cpu: float | None = None) -> None:
+    if stage.status in OPEN_STAGE:
         stage.status = status
         stage.started_at = stage.started_at or at
         stage.finished_at = at
         stage.detail = detail
+        stage.cpu_seconds = cpu
+        stage.eta_seconds = None
+        if status in (StageStatus.SUCCEEDED, StageStatus.SKIPPED):
+            stage.progress_percent = 100.0
 
 
-def _end(job: JobRow, status: JobStatus, at: datetime) -> Transition:
+def _end(job: JobRow, status: JobStatus, at: datetime, category: FailureCategory | None = None) -> Transition:
     if job.status in TERMINAL:
         return Transition()
     job.status = status
     job.finished_at = at
-    return Transition(job_finished=status, duration_s=(at - job.created_at).total_seconds())
-
-
-def stage_view(stage: StageRow) -> dict[str, Any]:
-    """A stage as the API shows it, with its duration when finished."""
-    duration = (
-        (stage.finished_at - stage.started_at).total_seconds() if stage.started_at and stage.finished_at else None
+    return Transition(
+        job_finished=status,
+        duration_s=(at - job.created_at).total_seconds(),
+        failure_category=category.value if category else None,
+        cpu_seconds=sum(s.cpu_seconds or 0.0 for s in job.stages),
     )
-    return {
-        "name": stage.name,
-        "status": stage.status,
-        "started_at": stage.started_at,
-        "finished_at": stage.finished_at,
-        "duration_s": duration,
-        "detail": stage.detail,
-    }

@@ -116,7 +116,10 @@ def service_env(s: StackSettings, name: str) -> dict[str, str]:
     """What every service gets: broker, storage, and the standard OTEL_* variables."""
     return {
         "REELSCOPE_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{s.amqp_port}/",
+        "REELSCOPE_STORAGE_BACKEND": os.environ.get("REELSCOPE_STORAGE_BACKEND", "filesystem"),
         "REELSCOPE_STORAGE_DIR": str(s.storage_dir),
+        # Scratch on the same filesystem as storage, so an upload is moved into place, not copied.
+        "REELSCOPE_SCRATCH_DIR": str(s.run_dir / "scratch"),
         "OTEL_SERVICE_NAME": name,
         "OTEL_EXPORTER_OTLP_ENDPOINT": os.environ.get(
             "OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{s.otlp_http_port}"
@@ -134,7 +137,8 @@ def services(s: StackSettings) -> list[Component]:
     ingest_env = service_env(s, "ingest") | {
         "REELSCOPE_PORT": str(s.ingest_port),
         "REELSCOPE_DATABASE_URL": os.environ.get(
-            "REELSCOPE_DATABASE_URL", f"sqlite+aiosqlite:///{s.run_dir / 'reelscope.db'}"
+            # Named after the schema version: no migrations before 1.0 (see reelscope_ingest.core.db).
+            "REELSCOPE_DATABASE_URL", f"sqlite+aiosqlite:///{s.run_dir / 'reelscope-v2.db'}"
         ),
     }
     components = [

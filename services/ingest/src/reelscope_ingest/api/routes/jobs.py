@@ -1,4 +1,5 @@
-"""`POST /v1/jobs` (upload a video, start a job) and `GET /v1/jobs/{job_id}` (its state)."""
+"""`POST /v1/jobs` (upload a video, start a job), `GET /v1/jobs/{job_id}` (its state and progress) and
+`DELETE /v1/jobs/{job_id}` (cancel it)."""
 
 import uuid
 from typing import Annotated
@@ -6,21 +7,35 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
-from reelscope_contracts import JobPaths, JobSubmitted
+from reelscope_contracts import JobCancelled, JobKeys, JobSubmitted
 from reelscope_messaging import PublishFailed
+from reelscope_storage import StorageError
 from reelscope_telemetry import current_trace_id, get_logger, job_scope
 
 from reelscope_ingest.api.deps import StateDep
-from reelscope_ingest.api.schemas import FailureView, JobAccepted, JobView, Problem, StageView
+from reelscope_ingest.api.schemas import JobAccepted, JobView, Problem
 from reelscope_ingest.api.upload import UploadError, receive_upload, safe_suffix
-from reelscope_ingest.core.db import JobRow
-from reelscope_ingest.core.store import stage_view
+from reelscope_ingest.api.views import job_view
+from reelscope_ingest.events import record_finished
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 log = get_logger(__name__)
 
 _URL = TypeAdapter(AnyHttpUrl)
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The id POST /v1/jobs returned")]
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, value: str | None) -> bool | None:
+    if value is None or not value.strip():
+        return None
+    lowered = value.strip().lower()
+    if lowered in _TRUE | _FALSE:
+        return lowered in _TRUE
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must be true or false")
 
 
 def _webhook(value: str | None) -> str | None:
@@ -57,6 +72,7 @@ def _webhook(value: str | None) -> str | None:
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
                             "webhook_url": {"type": "string", "format": "uri"},
+                            "hls": {"type": "boolean", "description": "Also package HLS (default: server config)"},
                         },
                     }
                 }
@@ -65,16 +81,16 @@ def _webhook(value: str | None) -> str | None:
     },
 )
 async def submit_job(request: Request, state: StateDep) -> JSONResponse:
-    """Stream the upload to storage, record the job, and hand it to the pipeline."""
+    """Stream the upload to scratch, store it, record the job, and hand it to the pipeline."""
     job_id = uuid.uuid4().hex
-    paths = JobPaths(state.settings.storage_dir, job_id)
+    keys = JobKeys(job_id)
     with job_scope(job_id):
         try:
             upload = await receive_upload(
                 request.headers.get("content-type", ""),
                 request.headers.get("content-length"),
                 request.stream(),
-                paths.input_file(".upload"),
+                state.settings.scratch_dir / f"upload-{job_id}.part",
                 state.settings.max_upload_bytes,
             )
         except UploadError as exc:
@@ -82,30 +98,35 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
             raise HTTPException(exc.status_code, exc.message) from None
         try:
             webhook_url = _webhook(upload.fields.get("webhook_url"))
+            hls = _flag("hls", upload.fields.get("hls"))
         except HTTPException:
             upload.path.unlink(missing_ok=True)
             raise
-        stored = upload.path.rename(paths.input_file(safe_suffix(upload.filename)))
+        input_key = keys.input(safe_suffix(upload.filename))
+        try:
+            await state.storage.put_file(input_key, upload.path, consume=True)
+        except StorageError as exc:
+            upload.path.unlink(missing_ok=True)
+            log.error("upload not stored", error=str(exc))
+            return _unavailable("storage is unavailable; try again shortly")
         state.telemetry.instruments.upload_size.record(upload.size)
         submitted = JobSubmitted(
             job_id=job_id,
-            input_path=paths.relative(stored),
+            input_key=input_key,
             original_filename=upload.filename,
+            input_size_bytes=upload.size,
+            hls=hls,
             webhook_url=webhook_url,
         )
         trace_id = current_trace_id()
-        await state.store.create(submitted, input_size=upload.size, trace_id=trace_id)
+        await state.store.create(submitted, trace_id=trace_id)
         try:
             await state.broker.publish(submitted)
         except PublishFailed as exc:
             await state.store.delete(job_id)
-            stored.unlink(missing_ok=True)
+            await state.storage.delete_prefix(keys.prefix)
             log.error("job not queued: broker unavailable", error=str(exc))
-            return JSONResponse(
-                {"detail": "the job queue is unavailable; try again shortly"},
-                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": "5"},
-            )
+            return _unavailable("the job queue is unavailable; try again shortly")
         state.telemetry.instruments.jobs_submitted.add(1)
         log.info("job submitted", filename=upload.filename, size_bytes=upload.size, webhook=webhook_url is not None)
     status_url = str(request.url_for("get_job", job_id=job_id))
@@ -116,32 +137,51 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
     )
 
 
+def _unavailable(detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
+    )
+
+
 @router.get("/{job_id}", response_model=JobView, responses={404: {"model": Problem}})
 async def get_job(job_id: JobId, state: StateDep) -> JobView:
-    """The job's status, per-stage status and timings, outputs, transcript and failure reason."""
+    """The job's status, overall and per-stage progress with ETA, outputs, transcript, failure and cost."""
     job = await state.store.get(job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id}")
-    return _view(job)
+    return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency)
 
 
-def _view(job: JobRow) -> JobView:
-    failure = (
-        FailureView(stage=job.failure_stage, reason=job.failure_reason) if job.failure_reason is not None else None
-    )
-    return JobView(
-        job_id=job.id,
-        status=job.status,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        finished_at=job.finished_at,
-        duration_s=(job.finished_at - job.created_at).total_seconds() if job.finished_at else None,
-        trace_id=job.trace_id,
-        original_filename=job.original_filename,
-        input_size_bytes=job.input_size,
-        media_duration_s=job.media_duration_s,
-        stages=[StageView(**stage_view(s)) for s in job.stages],
-        renditions=job.renditions,
-        transcript=job.transcript,
-        failure=failure,
-    )
+@router.delete(
+    "/{job_id}",
+    response_model=JobView,
+    responses={404: {"model": Problem}, 409: {"model": Problem}, 503: {"model": Problem}},
+)
+async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
+    """Cancel a job that has not finished: running work stops, outputs are removed, the owner is notified.
+
+    Repeating it on a cancelled job is harmless (200); a job that already completed or failed answers 409.
+    """
+    with job_scope(job_id):
+        cancellation = await state.store.cancel(job_id)
+        if cancellation is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id}")
+        job = cancellation.job
+        if job.status != "cancelled":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {job.status}; nothing to cancel")
+        record_finished(cancellation.transition, state.telemetry, state.settings)
+        if cancellation.announce:
+            keys = JobKeys(job_id)
+            try:
+                await state.storage.put_bytes(keys.cancel_marker, b"cancelled by the client\n")
+                await state.broker.publish(
+                    JobCancelled(job_id=job_id, stage=cancellation.running_stage, webhook_url=job.webhook_url)
+                )
+            except (PublishFailed, StorageError) as exc:
+                log.error("job cancelled, but workers could not be told yet", error=str(exc))
+                return _unavailable("the job is cancelled, but workers could not be told yet; repeat the request")
+            await state.store.mark_cancel_announced(job_id)
+            log.info("job cancelled", stage=cancellation.running_stage)
+        refreshed = await state.store.get(job_id)
+    assert refreshed is not None
+    return job_view(refreshed, state.settings.cpu_hour_price, state.settings.cost_currency)

@@ -1,0 +1,150 @@
+"""Progress throttling and job cancellation against a real RabbitMQ."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+from reelscope_contracts import (
+    JobCancelled,
+    JobSubmitted,
+    QueueSpec,
+    RoutingKey,
+    StageName,
+    StageProgress,
+)
+from reelscope_messaging import Broker, BrokerSettings, CancellationWatch, Consumer, FailurePolicy, ProgressReporter
+from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def telemetry() -> "CapturedTelemetry":
+    with capture_telemetry("messaging-test") as cap:
+        yield cap  # type: ignore[misc]
+
+
+@pytest.fixture
+async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
+    broker = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
+    await broker.connect()
+    yield broker
+    await broker.close()
+
+
+async def _drain(queue: aio_pika.abc.AbstractQueue) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    messages = []
+    while (message := await queue.get(fail=False, timeout=2)) is not None:
+        await message.ack()
+        messages.append(message)
+    return messages
+
+
+async def test_progress_is_throttled_untraced_and_transient(broker: Broker, telemetry: CapturedTelemetry) -> None:
+    """A hundred updates within one interval publish one event; it carries no trace context and is not persisted."""
+    queue = await broker.declare_queue(QueueSpec("reelscope.test.progress", (RoutingKey.PROGRESS,)))
+    await queue.purge()
+    reporter = ProgressReporter(broker, "jobp", StageName.TRANSCODE, interval_s=60)
+    for step in range(100):
+        reporter.update(step / 100)
+    await reporter.aclose()
+    messages = await _drain(queue)
+    assert len(messages) == 1
+    event = StageProgress.model_validate_json(messages[0].body)
+    assert event.stage is StageName.TRANSCODE
+    assert event.percent == 0.0
+    assert "traceparent" not in (messages[0].headers or {})
+    assert messages[0].delivery_mode == aio_pika.DeliveryMode.NOT_PERSISTENT
+    assert not [s for s in telemetry.spans() if s.name.startswith("publish")]
+    await queue.delete(if_unused=False, if_empty=False)
+
+
+async def test_progress_eta_extrapolates_the_pace_so_far() -> None:
+    """At 25 % after 10 s, the ETA is 30 s; before there is a basis it is unknown."""
+    now = [100.0]
+    reporter = ProgressReporter(None, "jobe", StageName.TRANSCODE, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert reporter.eta_seconds() is None
+    reporter.fraction = 0.25
+    now[0] = 110.0
+    assert reporter.eta_seconds() == pytest.approx(30.0)
+
+
+async def test_cancel_stops_the_running_handler_and_acks(broker: Broker, telemetry: CapturedTelemetry) -> None:
+    """A job.cancelled for the job being handled cancels the handler's task; nothing fails, the message is acked."""
+    work = QueueSpec("reelscope.test.cancel", (RoutingKey.SUBMITTED,))
+    failed = await broker.declare_queue(QueueSpec("reelscope.test.cancel.failed", (RoutingKey.FAILED,)))
+    await failed.purge()
+    started = asyncio.Event()
+    stopped = asyncio.Event()
+
+    async def handler(_: object) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    watch = CancellationWatch()
+    await watch.start(broker, telemetry.telemetry)
+    consumer = Consumer(
+        broker,
+        telemetry.telemetry,
+        work,
+        handler,
+        stage=StageName.TRANSCODE,
+        policy=FailurePolicy.FAIL_JOB,
+        cancellation=watch,
+    )
+    await consumer.start()
+    await broker.publish(
+        JobSubmitted(job_id="jobc", input_key="jobs/jobc/in.mp4", original_filename="a", input_size_bytes=1)
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    await broker.publish(JobCancelled(job_id="jobc", stage=StageName.TRANSCODE))
+    await asyncio.wait_for(stopped.wait(), 10)
+    await asyncio.sleep(0.5)
+    assert await _drain(failed) == []
+    queue = broker.queues[work.name]
+    declared = await queue.declare()
+    assert declared.message_count == 0  # acked, not requeued
+    process_spans = [s for s in telemetry.spans() if s.name.startswith("process") and "test.cancel" in s.name]
+    assert any(e.name == "reelscope.job.cancelled" for s in process_spans for e in s.events)
+    assert all(s.status.is_ok for s in process_spans)
+    await queue.delete(if_unused=False, if_empty=False)
+    await failed.delete(if_unused=False, if_empty=False)
+
+
+async def test_stage_of_a_cancelled_job_is_skipped(broker: Broker, telemetry: CapturedTelemetry) -> None:
+    """A message for a job marked cancelled (e.g. in storage) is acked without running the handler."""
+    work = QueueSpec("reelscope.test.skip", (RoutingKey.SUBMITTED,))
+    handled: list[str] = []
+
+    async def handler(event: JobSubmitted) -> None:  # type: ignore[misc]
+        handled.append(event.job_id)
+
+    async def marker_exists(job_id: str) -> bool:
+        return job_id == "jobgone"
+
+    consumer = Consumer(
+        broker,
+        telemetry.telemetry,
+        work,
+        handler,  # type: ignore[arg-type]
+        stage=StageName.TRANSCODE,
+        policy=FailurePolicy.FAIL_JOB,
+        cancellation=CancellationWatch(marker_exists),
+    )
+    await consumer.start()
+    for job_id in ("jobgone", "jobhere"):
+        await broker.publish(
+            JobSubmitted(job_id=job_id, input_key=f"jobs/{job_id}/in.mp4", original_filename="a", input_size_bytes=1)
+        )
+    for _ in range(50):
+        if handled:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
+    assert handled == ["jobhere"]
+    await broker.queues[work.name].delete(if_unused=False, if_empty=False)
