@@ -1,5 +1,5 @@
 # The targets people type. Each is a few lines calling scripts or Python entry points.
-.PHONY: setup up down status demo test lint
+.PHONY: setup up down status demo test bench bench-media lint
 
 setup:  ## install system packages, the Python workspace and the collector (idempotent)
 	@bash scripts/setup.sh
@@ -18,6 +18,11 @@ demo: setup  ## start the stack, run one job end to end, show its result, trace,
 
 test: setup  ## the whole suite: unit, integration (real RabbitMQ, collector, Prometheus) and end-to-end
 	@uv run pytest
+
+bench-media: setup  ## media figures: stage vs hand-written ffmpeg, single-pass vs per-rendition, ASR WER and RTF
+	@uv run reelscope-bench media
+
+bench: bench-media  ## every benchmark (more arrive with the benchmark issue)
 
 lint:
 	@uv run ruff check . && uv run ruff format --check . && uv run mypy libs/*/src services/*/src tools/*/src

@@ -34,6 +34,10 @@ def prometheus_numbers(settings: StackSettings, timeout_s: float = 45.0) -> list
         "jobs submitted": "sum(reelscope_jobs_submitted_total)",
         "jobs finished, by outcome": "sum by (reelscope_job_outcome) (reelscope_jobs_finished_total)",
         "job duration p50 (s)": "histogram_quantile(0.5, sum by (le) (reelscope_job_duration_seconds_bucket))",
+        "CPU seconds, by stage": "sum by (reelscope_stage) (reelscope_stage_cpu_time_seconds_total)",
+        "recogniser real-time factor p50": (
+            "histogram_quantile(0.5, sum by (le) (reelscope_asr_realtime_factor_bucket))"
+        ),
         "stage duration p95 (s), by stage": (
             "histogram_quantile(0.95, sum by (le, reelscope_stage) (reelscope_stage_duration_seconds_bucket))"
         ),
@@ -54,7 +58,7 @@ def main() -> int:
     clip = make_speech_clip(settings.run_dir / "demo" / "sample.mp4")
     print(f"Sample clip: {clip} (says: “{DEMO_SENTENCE}”)\n")
     api = ApiClient(settings.ingest_url)
-    accepted = api.submit(clip)
+    accepted = api.submit(clip, hls=True)
     job_id, trace_id = accepted["job_id"], accepted["trace_id"]
     print(f"Submitted job {job_id} (trace {trace_id})")
     job = api.wait(job_id, timeout_s=300, show=True)
@@ -63,10 +67,18 @@ def main() -> int:
     for rendition in job["renditions"]:
         print(
             f"  {rendition['name']:>6}  {rendition['width']}x{rendition['height']}  "
-            f"{rendition['size_bytes'] / 1024:.0f} KiB  {settings.storage_dir / rendition['path']}"
+            f"{rendition['size_bytes'] / 1024:.0f} KiB  {settings.storage_dir / rendition['key']}"
         )
+    for skipped in job["skipped_renditions"]:
+        print(f"  {skipped['name']:>6}  skipped: {skipped['reason']}")
+    for title, key in (("HLS master", job["hls_master_key"]), ("poster", job["poster_key"])):
+        if key:
+            print(f"  {title}: {settings.storage_dir / key}")
     if job["transcript"]:
-        print(f"  transcript: “{job['transcript']['text']}”")
+        print(f"  transcript ({job['transcript']['language']}): “{job['transcript']['text']}”")
+    print(
+        f"  estimated cost: {job['cost']['amount']:.6f} {job['cost']['currency']} ({job['cost']['cpu_seconds']} CPU s)"
+    )
     if job["failure"]:
         print(f"  failure: {job['failure']}")
 
