@@ -102,19 +102,22 @@ class FilesystemStorage:
 
     @asynccontextmanager
     async def output_dir(self, prefix: str) -> AsyncIterator[Path]:
-        validate_prefix(prefix)
+        base = validate_prefix(prefix)
         staging = self.root / STAGING_DIR / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
             yield staging
-            await asyncio.to_thread(self._publish, staging, self.root / prefix.strip("/"))
+            await asyncio.to_thread(self._publish, staging, self.root, base)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
 
     @staticmethod
-    def _publish(staging: Path, target: Path) -> None:
-        for source in sorted(p for p in staging.rglob("*") if p.is_file()):
-            destination = target / source.relative_to(staging)
+    def _publish(staging: Path, root: Path, base: str) -> None:
+        files = sorted(p for p in staging.rglob("*") if p.is_file())
+        # Every key is checked before the first move, so a bad file name publishes nothing.
+        keys = [validate_key(base + source.relative_to(staging).as_posix()) for source in files]
+        for key, source in zip(keys, files, strict=True):
+            destination = root / key
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, destination)
 
