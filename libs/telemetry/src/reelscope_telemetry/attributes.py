@@ -44,3 +44,15 @@ ASR_WORDS: Final = "reelscope.asr.word_count"
 
 WEBHOOK_OUTCOME: Final = "reelscope.webhook.outcome"
 """`delivered`, `rejected`, `error` or `skipped`: low cardinality, allowed on metrics."""
+
+ASR_LANGUAGE: Final = "reelscope.asr.language"
+"""Language of a transcript (declared for pocketsphinx, detected by faster-whisper)."""
+
+ASR_CHUNKS: Final = "reelscope.asr.chunks"
+"""Number of audio chunks the recogniser was given for one job."""
+
+TRANSCRIPTION_SKIPPED: Final = "reelscope.transcription.skipped"
+"""True when a job got no transcript on purpose (no audio track); the reason is in `...skipped_reason`."""
+
+TRANSCRIPTION_SKIPPED_REASON: Final = "reelscope.transcription.skipped_reason"
+"""Why transcription was skipped (free text: spans and logs only)."""

@@ -1,17 +1,44 @@
 """`python -m reelscope_transcription`: run the transcription worker."""
 
-from reelscope_contracts import StageName
+from pydantic import ValidationError
+from reelscope_contracts import JobKeys, StageName
 from reelscope_contracts.topology import TRANSCRIPTION
 from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
+from reelscope_storage import open_storage
 
 from reelscope_transcription.config import TranscriptionSettings
+from reelscope_transcription.engines import build_engine
+from reelscope_transcription.exceptions import EngineUnavailable
+from reelscope_transcription.pool import RecognizerPool
 from reelscope_transcription.worker import build_handler
 
 
 def main() -> None:
-    settings = TranscriptionSettings()
-    spec = WorkerSpec("transcription", TRANSCRIPTION, StageName.TRANSCRIPTION, FailurePolicy.FAIL_JOB)
-    run_worker(spec, settings, build_handler(settings))
+    """Check settings and engine before anything else: a worker that cannot transcribe must not start."""
+    try:
+        settings = TranscriptionSettings()
+    except ValidationError as exc:
+        raise SystemExit(f"transcription worker cannot start: invalid settings:\n{exc}") from None
+    engine = build_engine(settings)
+    try:
+        engine.load()
+    except EngineUnavailable as exc:
+        raise SystemExit(f"transcription worker cannot start: {exc}") from None
+    storage = open_storage(settings)
+    pool = RecognizerPool(engine.recognizer(), settings.asr_workers)
+    pool.warm()
+    spec = WorkerSpec(
+        "transcription",
+        TRANSCRIPTION,
+        StageName.TRANSCRIPTION,
+        FailurePolicy.FAIL_JOB,
+        cancellable=True,
+        cancel_marker_exists=lambda job_id: storage.exists(JobKeys(job_id).cancel_marker),
+    )
+    try:
+        run_worker(spec, settings, build_handler(settings, storage, engine, pool))
+    finally:
+        pool.close()
 
 
 if __name__ == "__main__":
