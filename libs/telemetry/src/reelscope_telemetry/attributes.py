@@ -56,3 +56,45 @@ TRANSCRIPTION_SKIPPED: Final = "reelscope.transcription.skipped"
 
 TRANSCRIPTION_SKIPPED_REASON: Final = "reelscope.transcription.skipped_reason"
 """Why transcription was skipped (free text: spans and logs only)."""
+
+MEDIA_FORMAT: Final = "reelscope.media.format"
+"""Demuxer ffprobe chose for the input (`mov`, `matroska`, ...): spans only."""
+
+MEDIA_SIZE: Final = "reelscope.media.size_bytes"
+"""Size of the input file in bytes."""
+
+MEDIA_WIDTH: Final = "reelscope.media.width"
+"""Display width of the input video (rotation and pixel aspect applied)."""
+
+MEDIA_HEIGHT: Final = "reelscope.media.height"
+"""Display height of the input video (rotation and pixel aspect applied)."""
+
+MEDIA_ROTATION: Final = "reelscope.media.rotation"
+"""Rotation the input's display matrix asks for, in degrees (0, 90, 180, 270)."""
+
+MEDIA_VIDEO_CODEC: Final = "reelscope.media.video_codec"
+"""Codec of the input's video stream (`h264`, `hevc`, ...)."""
+
+MEDIA_PIXEL_FORMAT: Final = "reelscope.media.pixel_format"
+"""Pixel format of the input's video stream (`yuv420p10le` for 10-bit)."""
+
+MEDIA_AUDIO_CODEC: Final = "reelscope.media.audio_codec"
+"""Codec of the input's first audio stream."""
+
+MEDIA_HAS_VIDEO: Final = "reelscope.media.has_video"
+"""Whether the input has a video stream (a cover picture does not count)."""
+
+MEDIA_HAS_AUDIO: Final = "reelscope.media.has_audio"
+"""Whether the input has an audio stream."""
+
+RENDITIONS_SKIPPED: Final = "reelscope.renditions.skipped"
+"""Ladder rungs not produced for a job (string array; the reasons are in the job's result and logs)."""
+
+HLS: Final = "reelscope.hls"
+"""Whether a job's renditions were also packaged as HLS."""
+
+TOOL_TIMEOUT: Final = "reelscope.tool.timeout_s"
+"""Wall-clock limit a media tool ran under for one job."""
+
+TOOL_PEAK_RSS: Final = "reelscope.tool.peak_rss_bytes"
+"""Peak resident memory of a media tool process (Linux `VmHWM`), sampled while it ran."""
