@@ -1,8 +1,9 @@
 """`python -m reelscope_transcode`: run the transcode worker."""
 
-from reelscope_contracts import StageName
+from reelscope_contracts import JobKeys, StageName
 from reelscope_contracts.topology import TRANSCODE
 from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
+from reelscope_storage import open_storage
 
 from reelscope_transcode.config import TranscodeSettings
 from reelscope_transcode.worker import build_handler
@@ -10,8 +11,20 @@ from reelscope_transcode.worker import build_handler
 
 def main() -> None:
     settings = TranscodeSettings()
-    spec = WorkerSpec("transcode", TRANSCODE, StageName.TRANSCODE, FailurePolicy.FAIL_JOB)
-    run_worker(spec, settings, build_handler(settings))
+    storage = open_storage(settings)
+
+    async def cancel_marker_exists(job_id: str) -> bool:
+        return await storage.exists(JobKeys(job_id).cancel_marker)
+
+    spec = WorkerSpec(
+        "transcode",
+        TRANSCODE,
+        StageName.TRANSCODE,
+        FailurePolicy.FAIL_JOB,
+        cancellable=True,
+        cancel_marker_exists=cancel_marker_exists,
+    )
+    run_worker(spec, settings, build_handler(settings, storage))
 
 
 if __name__ == "__main__":

@@ -1,78 +1,104 @@
-"""Plan the rendition ladder and the single ffmpeg invocation that encodes all of it."""
+"""Which renditions a source gets, at which size and frame rate, and which rungs are skipped and why.
 
-from collections.abc import Callable
+Planning works on display dimensions (rotation and pixel aspect applied) and on the short side, so a
+portrait phone clip gets portrait renditions of the same "p" as a landscape one. Nothing is upscaled.
+"""
+
 from dataclasses import dataclass
-from pathlib import Path
+from fractions import Fraction
 
-from reelscope_transcode.probe import MediaInfo
+from reelscope_contracts import SkippedRendition
+
+from reelscope_transcode.config import Rung
+from reelscope_transcode.probe import VideoStream
+
+# Frame rates players and encoders know; a measured average close to one of them snaps to it.
+STANDARD_RATES = (
+    Fraction(24000, 1001),
+    Fraction(24),
+    Fraction(25),
+    Fraction(30000, 1001),
+    Fraction(30),
+    Fraction(50),
+    Fraction(60000, 1001),
+    Fraction(60),
+)
+FALLBACK_RATE = Fraction(30)
 
 
 @dataclass(frozen=True)
 class PlannedRendition:
-    """One output of the ladder: name, target height and where it goes."""
+    """One output of the ladder: its rung's encoder settings and its exact (even) output size."""
 
     name: str
+    rung: Rung
+    width: int
     height: int
-    path: Path
 
 
-def plan_ladder(info: MediaInfo, heights: tuple[int, ...], output: Callable[[str], Path]) -> list[PlannedRendition]:
-    """Heights at or below the source's (never upscale); a source smaller than the whole ladder gets
-    one rendition at its own (even) height."""
-    fitting = [h for h in heights if h <= info.height]
-    if not fitting:
-        fitting = [info.height - info.height % 2]
-    return [PlannedRendition(f"{h}p", h, output(f"{h}p")) for h in fitting]
+@dataclass(frozen=True)
+class LadderPlan:
+    """The renditions to make and the rungs left out."""
+
+    renditions: tuple[PlannedRendition, ...]
+    skipped: tuple[SkippedRendition, ...]
+
+    @property
+    def largest(self) -> PlannedRendition | None:
+        return self.renditions[-1] if self.renditions else None
 
 
-def ffmpeg_command(
-    source: Path,
-    renditions: list[PlannedRendition],
-    audio_out: Path | None,
-    *,
-    preset: str,
-    crf: int,
-    audio_bitrate: str,
-) -> list[str]:
-    """One decode, many encodes: `split` the video once and scale each branch; local files only."""
-    branches = "".join(f"[v{i}]" for i in range(len(renditions)))
-    scales = ";".join(f"[v{i}]scale=-2:{r.height}[o{i}]" for i, r in enumerate(renditions))
-    command = [
-        "ffmpeg",
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
-        "-protocol_whitelist",
-        "file",
-        "-i",
-        str(source),
-        "-filter_complex",
-        f"[0:v:0]split={len(renditions)}{branches};{scales}",
-    ]
-    for i, rendition in enumerate(renditions):
-        command += [
-            "-map",
-            f"[o{i}]",
-            "-map",
-            "0:a:0?",
-            "-c:v",
-            "libx264",
-            "-preset",
-            preset,
-            "-crf",
-            str(crf),
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            audio_bitrate,
-            "-movflags",
-            "+faststart",
-            str(rendition.path),
-        ]
-    if audio_out is not None:
-        command += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(audio_out)]
-    return command
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))
+
+
+def _even_floor(value: int) -> int:
+    return max(2, value - value % 2)
+
+
+def fit(video: VideoStream, short_side: int) -> tuple[int, int]:
+    """Output size with `short_side` as the short side, the display aspect ratio kept, both sides even,
+    never larger than the source."""
+    width, height = video.display_width, video.display_height
+    if width >= height:
+        return min(_even(width * short_side / height), _even_floor(width)), short_side
+    return short_side, min(_even(height * short_side / width), _even_floor(height))
+
+
+def plan_ladder(video: VideoStream | None, ladder: tuple[Rung, ...]) -> LadderPlan:
+    """Every rung whose height fits the source's short side; a source below the whole ladder gets one
+    rendition at its own even size (with the smallest rung's encoder settings)."""
+    if video is None:
+        audio_only = "input has no video stream (audio only)"
+        return LadderPlan((), tuple(SkippedRendition(name=r.name, reason=audio_only) for r in ladder))
+    width, height = video.display_width, video.display_height
+    short = min(width, height)
+    planned: list[PlannedRendition] = []
+    skipped: list[SkippedRendition] = []
+    for rung in ladder:
+        if rung.height <= short:
+            planned.append(PlannedRendition(rung.name, rung, *fit(video, rung.height)))
+        else:
+            reason = f"source is {width}x{height}; {rung.name} would upscale"
+            skipped.append(SkippedRendition(name=rung.name, reason=reason))
+    if not planned:
+        own_width, own_height = _even_floor(width), _even_floor(height)
+        name = f"{min(own_width, own_height)}p"
+        planned.append(PlannedRendition(name, ladder[0], own_width, own_height))
+    return LadderPlan(tuple(planned), tuple(skipped))
+
+
+def output_frame_rate(video: VideoStream, max_rate: float) -> Fraction:
+    """A constant output rate: the source's average (so variable-rate input neither floods nor starves the
+    encoder), snapped to a standard rate within 1.5 %, capped at `max_rate`."""
+    rate = video.frame_rate
+    if rate is None or rate > 1000:
+        return FALLBACK_RATE
+    for standard in STANDARD_RATES:
+        if abs(rate - standard) / standard <= Fraction(15, 1000):
+            rate = standard
+            break
+    else:
+        rate = rate.limit_denominator(1001)
+    cap = Fraction(max_rate).limit_denominator(1001)
+    return min(rate, cap)
