@@ -61,7 +61,9 @@ class ChunkReader:
         try:
             self._wav = wave.open(str(path), "rb")  # noqa: SIM115  # closed by close()/__exit__
         except (wave.Error, EOFError) as exc:
-            raise AudioUnreadable(f"audio is not a readable WAV file: {exc or 'file is truncated'}") from exc
+            raise AudioUnreadable(
+                f"audio is not a readable WAV file: {str(exc) or 'it is empty or truncated'}"
+            ) from exc
         channels, width, rate = self._wav.getnchannels(), self._wav.getsampwidth(), self._wav.getframerate()
         if (channels, width, rate) != (1, SAMPLE_WIDTH, SAMPLE_RATE) or self._wav.getcomptype() != "NONE":
             self._wav.close()
@@ -119,10 +121,12 @@ class ChunkReader:
         self, index: int, start_byte: int, buffer: bytearray, speech: list[bool], end_byte: int, end_frame: int
     ) -> AudioChunk:
         frame_s = self._frame_bytes / BYTES_PER_SECOND
+        with memoryview(buffer) as view:  # one copy of the audio, not two (a bytearray slice copies too)
+            pcm = bytes(view[:end_byte])
         return AudioChunk(
             index=index,
             start_s=start_byte / BYTES_PER_SECOND,
-            pcm=bytes(buffer[:end_byte]),
+            pcm=pcm,
             speech_s=sum(speech[:end_frame]) * frame_s,
         )
 

@@ -38,7 +38,7 @@ class Tally:
     chunk_bytes: list[int] = field(default_factory=list)
 
 
-def _language(results: list[tuple[AudioChunk, ChunkResult]], fallback: str) -> str:
+def _language(results: list[tuple[float, ChunkResult]], fallback: str) -> str:
     """The language most words were recognised in (engines that detect it may disagree between chunks)."""
     votes: Counter[str] = Counter()
     for _, result in results:
@@ -67,7 +67,7 @@ async def recognize_file(
     tally.audio_s = reader.total_s
     chunks = iter(reader)
     in_flight: deque[tuple[AudioChunk, asyncio.Task[tuple[ChunkResult, float]] | None]] = deque()
-    results: list[tuple[AudioChunk, ChunkResult]] = []
+    results: list[tuple[float, ChunkResult]] = []  # (chunk start, result): never the chunk's audio
     try:
         exhausted = False
         while not exhausted or in_flight:
@@ -88,7 +88,8 @@ async def recognize_file(
             tally.recognized_chunks += task is not None
             tally.cpu_seconds += cpu
             tally.done_s += chunk.duration_s
-            results.append((chunk, result))
+            results.append((chunk.start_s, result))
+            del chunk  # hold no audio longer than needed
             if on_progress is not None and reader.total_s > 0:
                 on_progress(tally.done_s / reader.total_s)
     finally:
@@ -102,5 +103,5 @@ async def recognize_file(
         reader.close()
         tally.peak_buffered_bytes = reader.peak_buffered_bytes
         tally.wall_seconds = time.perf_counter() - started
-    segments: list[Segment] = [s.shifted(c.start_s) for c, r in results for s in r.segments]
+    segments: list[Segment] = [s.shifted(start) for start, r in results for s in r.segments]
     return Transcript(tuple(segments), _language(results, fallback_language))

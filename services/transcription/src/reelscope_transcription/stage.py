@@ -116,6 +116,10 @@ class Transcriber:
                 raise StageFailed(str(exc), FailureCategory.INVALID_INPUT) from exc
             except RecognitionFailed as exc:
                 raise StageFailed(str(exc), FailureCategory.PROCESSING_ERROR) from exc
+            except asyncio.CancelledError:
+                # Not an error: the job was cancelled. Say how far recognition got, then let it propagate.
+                span.add_event("reelscope.job.cancelled", {"reelscope.asr.done_s": round(tally.done_s, 3)})
+                raise
             finally:
                 span.set_attribute(attributes.ASR_CHUNKS, tally.chunks)
             span.set_attribute(attributes.MEDIA_DURATION, tally.audio_s)

@@ -53,10 +53,9 @@ def synthesise(sentence: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = target.with_suffix(".flite.wav")
     subprocess.run(["flite", "-voice", VOICE, "-t", sentence, "-o", str(raw)], check=True)
+    to_16k_mono = ["-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le"]
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-v", "error", "-y", "-i", str(raw), "-ac", "1", "-ar", "16000"]
-        + ["-c:a", "pcm_s16le", str(target)],
-        check=True,
+        ["ffmpeg", "-hide_banner", "-v", "error", "-y", "-i", str(raw), *to_16k_mono, str(target)], check=True
     )
     raw.unlink()
     return target

@@ -1,0 +1,111 @@
+"""The stage on a real RabbitMQ: stage started, then job.completed (after any progress), as published."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aio_pika.abc import AbstractQueue
+from reelscope_bench.asr import SENTENCES
+from reelscope_contracts import (
+    FailureCategory,
+    JobCompleted,
+    JobKeys,
+    JobSubmitted,
+    JobTranscoded,
+    QueueSpec,
+    RoutingKey,
+    StageStarted,
+)
+from reelscope_contracts.messages import JOB_EVENT_ADAPTER
+from reelscope_messaging import Broker, BrokerSettings, StageFailed, WorkerContext
+from reelscope_storage import FilesystemStorage
+from reelscope_telemetry.testing import CapturedTelemetry
+from reelscope_transcription.config import TranscriptionSettings
+from reelscope_transcription.engines import SphinxEngine
+from reelscope_transcription.pool import RecognizerPool
+from reelscope_transcription.worker import build_handler
+
+from .conftest import Speech
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
+    broker = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
+    await broker.connect()
+    yield broker
+    await broker.close()
+
+
+@pytest.fixture
+async def events(broker: Broker) -> AsyncIterator[AbstractQueue]:
+    """A private queue seeing what the stage publishes (a running stack's ingest may consume its own copy)."""
+    spec = QueueSpec(
+        f"reelscope.test.transcription.{uuid.uuid4().hex[:8]}",
+        (RoutingKey.STAGE_STARTED, RoutingKey.PROGRESS, RoutingKey.COMPLETED),
+    )
+    queue = await broker.declare_queue(spec)
+    yield queue
+    await queue.delete(if_unused=False, if_empty=False)
+
+
+async def _drain_until_completed(queue: AbstractQueue, job_id: str, timeout_s: float = 30) -> list[object]:
+    seen: list[object] = []
+    for _ in range(int(timeout_s * 10)):
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.1)
+            continue
+        await message.ack()
+        event = JOB_EVENT_ADAPTER.validate_json(message.body)
+        if event.job_id == job_id:
+            seen.append(event)
+            if isinstance(event, JobCompleted):
+                return seen
+    raise AssertionError(f"no job.completed for {job_id}; saw {seen}")
+
+
+async def test_handler_publishes_started_then_completed(
+    tmp_path: Path,
+    speech: Speech,
+    broker: Broker,
+    events: AbstractQueue,
+    sphinx_pool: RecognizerPool,
+    telemetry: CapturedTelemetry,
+) -> None:
+    """A job.transcoded message handled by the worker's handler publishes job.stage.started first and
+    job.completed last, carrying the transcript; progress events, if any, come in between."""
+    job_id = f"job-{uuid.uuid4().hex[:12]}"
+    keys = JobKeys(job_id)
+    storage = FilesystemStorage(tmp_path / "storage")
+    wav = speech.write(tmp_path / "a.wav", speech.sentence(SENTENCES[0]), speech.silence(1))
+    await storage.put_file(keys.audio, wav)
+    ctx = WorkerContext(broker=broker, telemetry=telemetry.telemetry, progress_interval_s=0.01)
+    handle = build_handler(TranscriptionSettings(), storage, SphinxEngine(), sphinx_pool)(ctx)
+
+    await handle(JobTranscoded(job_id=job_id, renditions=(), audio_key=keys.audio, duration_seconds=5.0))
+
+    seen = await _drain_until_completed(events, job_id)
+    assert isinstance(seen[0], StageStarted)
+    completed = seen[-1]
+    assert isinstance(completed, JobCompleted)
+    assert completed.transcript is not None
+    assert "quick brown fox" in completed.transcript.text
+    assert all(type(e).__name__ == "StageProgress" for e in seen[1:-1])
+
+
+async def test_handler_refuses_other_messages(
+    broker: Broker, sphinx_pool: RecognizerPool, telemetry: CapturedTelemetry, tmp_path: Path
+) -> None:
+    """A message that is not job.transcoded fails as malformed instead of crashing the handler."""
+    ctx = WorkerContext(broker=broker, telemetry=telemetry.telemetry)
+    handle = build_handler(TranscriptionSettings(), FilesystemStorage(tmp_path), SphinxEngine(), sphinx_pool)(ctx)
+    with pytest.raises(StageFailed) as failure:
+        await handle(
+            JobSubmitted(job_id="j1", input_key="jobs/j1/input/source.mp4", original_filename="a", input_size_bytes=1)
+        )
+    assert failure.value.category is FailureCategory.MALFORMED_MESSAGE
+    assert failure.value.reason == "transcription cannot handle a job.submitted message"
