@@ -11,7 +11,9 @@ import pytest
 from pydantic import ValidationError
 from reelscope_transcription.config import TranscriptionSettings
 from reelscope_transcription.engines import SphinxEngine, WhisperEngine, build_engine
+from reelscope_transcription.engines.whisper import WhisperRecognizer
 from reelscope_transcription.exceptions import EngineUnavailable
+from reelscope_transcription.pool import RecognizerPool
 
 WHISPER_INSTALLED = find_spec("faster_whisper") is not None
 
@@ -109,3 +111,16 @@ def test_worker_with_unavailable_whisper_stops_at_start_up(tmp_path: Path) -> No
     assert result.stderr.startswith("transcription worker cannot start: faster-whisper cannot start: ")
     expected = "whisper model 'small' is not in the local model cache" if WHISPER_INSTALLED else "not installed"
     assert expected in result.stderr
+
+
+@pytest.mark.integration
+def test_recogniser_processes_that_cannot_load_stop_the_start_up() -> None:
+    """If the pool processes cannot load the model, warm() raises EngineUnavailable instead of leaving a
+    worker whose every job would fail."""
+    recognizer = WhisperRecognizer("/nonexistent/model", "cpu", "int8", 0, 1, None)
+    pool = RecognizerPool(recognizer, workers=1)
+    try:
+        with pytest.raises(EngineUnavailable, match="the recogniser processes could not start: "):
+            pool.warm()
+    finally:
+        pool.close()

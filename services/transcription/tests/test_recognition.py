@@ -42,7 +42,7 @@ async def test_five_minutes_are_recognised_in_bounded_chunks_with_true_times(
             part = speech.silence(45)  # a long silence: chunks inside it are never sent to the recogniser
         else:
             part = speech.sentence(FILLERS[i % 3])
-        gap = speech.silence(0.6 + (i % 5) * 0.5)
+        gap = speech.silence(1.0 + (i % 5) * 1.0)
         parts += [part, gap]
         t += speech.seconds(part) + speech.seconds(gap)
         i += 1

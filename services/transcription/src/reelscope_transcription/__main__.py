@@ -22,11 +22,11 @@ def main() -> None:
     engine = build_engine(settings)
     try:
         engine.load()
+        pool = RecognizerPool(engine.recognizer(), settings.asr_workers)
+        pool.warm()
     except EngineUnavailable as exc:
         raise SystemExit(f"transcription worker cannot start: {exc}") from None
     storage = open_storage(settings)
-    pool = RecognizerPool(engine.recognizer(), settings.asr_workers)
-    pool.warm()
     spec = WorkerSpec(
         "transcription",
         TRANSCRIPTION,

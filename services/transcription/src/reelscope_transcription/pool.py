@@ -10,7 +10,7 @@ from reelscope_telemetry import get_logger
 
 from reelscope_transcription.audio import AudioChunk
 from reelscope_transcription.engines.base import ChunkRecognizer, timed_recognize
-from reelscope_transcription.exceptions import RecognitionFailed
+from reelscope_transcription.exceptions import EngineUnavailable, RecognitionFailed
 from reelscope_transcription.transcript import ChunkResult
 
 log = get_logger(__name__)
@@ -57,7 +57,11 @@ class RecognizerPool:
     def warm(self) -> None:
         """Start the pool processes now and wait until they are up (each loads the model first), so the
         first job does not pay for it. Blocking: call it at start-up, or in a thread."""
-        concurrent.futures.wait([self._executor.submit(int) for _ in range(self.workers)])
+        started = [self._executor.submit(int) for _ in range(self.workers)]
+        concurrent.futures.wait(started)
+        for future in started:
+            if (exc := future.exception()) is not None:
+                raise EngineUnavailable(f"the recogniser processes could not start: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

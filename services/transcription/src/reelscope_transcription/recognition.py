@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,10 @@ async def recognize_file(
     """
     tally = tally if tally is not None else Tally()
     started = time.perf_counter()
-    reader = await asyncio.to_thread(ChunkReader, wav, max_s=plan.max_s, min_s=plan.min_s, vad_mode=plan.vad_mode)
+    # Opening reads only the WAV header: fine on the event loop. Chunks are read on one thread of our own,
+    # so closing the file can be queued behind a read still running when the task is cancelled.
+    reader = ChunkReader(wav, max_s=plan.max_s, min_s=plan.min_s, vad_mode=plan.vad_mode)
+    reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wav-reader")
     tally.audio_s = reader.total_s
     chunks = iter(reader)
     in_flight: deque[tuple[AudioChunk, asyncio.Task[tuple[ChunkResult, float]] | None]] = deque()
@@ -72,7 +76,7 @@ async def recognize_file(
         exhausted = False
         while not exhausted or in_flight:
             while not exhausted and len(in_flight) < pool.workers:
-                chunk = await asyncio.to_thread(next, chunks, None)
+                chunk = await asyncio.wrap_future(reading.submit(next, chunks, None))
                 if chunk is None:
                     exhausted = True
                     break
@@ -100,7 +104,8 @@ async def recognize_file(
                 pending.cancel()
             elif not pending.cancelled():
                 pending.exception()  # retrieved, so asyncio does not log a second failure as unhandled
-        reader.close()
+        reading.submit(reader.close)
+        reading.shutdown(wait=False)
         tally.peak_buffered_bytes = reader.peak_buffered_bytes
         tally.wall_seconds = time.perf_counter() - started
     segments: list[Segment] = [s.shifted(start) for start, r in results for s in r.segments]
