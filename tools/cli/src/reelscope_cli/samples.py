@@ -93,7 +93,7 @@ def make_odd_size_clip(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     _ffmpeg(
         # testsrc2 rounds its size to even numbers: scale to the odd size afterwards.
-        "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25,scale=853:479", "-f", "lavfi", "-i", "sine=frequency=330",
+        "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25,scale=853:479,setsar=1", "-f", "lavfi", "-i", "sine=frequency=330",
         "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv444p", *_AAC, str(target),
     )  # fmt: skip
     return target
