@@ -16,10 +16,19 @@ from reelscope_contracts import (
     JobTranscoded,
     QueueSpec,
     RoutingKey,
+    StageName,
     StageStarted,
 )
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER
-from reelscope_messaging import Broker, BrokerSettings, StageFailed, WorkerContext
+from reelscope_messaging import (
+    Broker,
+    BrokerSettings,
+    CancellationWatch,
+    Consumer,
+    FailurePolicy,
+    StageFailed,
+    WorkerContext,
+)
 from reelscope_storage import FilesystemStorage
 from reelscope_telemetry.testing import CapturedTelemetry
 from reelscope_transcription.config import TranscriptionSettings
@@ -109,3 +118,60 @@ async def test_handler_refuses_other_messages(
         )
     assert failure.value.category is FailureCategory.MALFORMED_MESSAGE
     assert failure.value.reason == "transcription cannot handle a job.submitted message"
+
+
+async def test_cancelling_a_running_job_stops_it_and_publishes_nothing(
+    tmp_path: Path,
+    speech: Speech,
+    broker: Broker,
+    events: AbstractQueue,
+    sphinx_pool: RecognizerPool,
+    telemetry: CapturedTelemetry,
+) -> None:
+    """Through the real consume loop: a cancel while the job is being recognised stops the handler; no
+    job.completed is published, no transcript is stored, and the consume loop ends the message as cancelled."""
+    job_id = f"job-{uuid.uuid4().hex[:12]}"
+    keys = JobKeys(job_id)
+    storage = FilesystemStorage(tmp_path / "storage")
+    long_audio = [speech.sentence(SENTENCES[1]), speech.silence(1)] * 30
+    await storage.put_file(keys.audio, speech.write(tmp_path / "long.wav", *long_audio))
+    ctx = WorkerContext(broker=broker, telemetry=telemetry.telemetry, progress_interval_s=0.01)
+    settings = TranscriptionSettings(asr_chunk_max_s=6, asr_chunk_min_s=2)
+    watch = CancellationWatch(lambda j: storage.exists(JobKeys(j).cancel_marker))
+    work = QueueSpec(f"reelscope.test.transcription.work.{uuid.uuid4().hex[:8]}", (RoutingKey.TRANSCODED,))
+    consumer = Consumer(
+        broker,
+        telemetry.telemetry,
+        work,
+        build_handler(settings, storage, SphinxEngine(), sphinx_pool)(ctx),
+        stage=StageName.TRANSCRIPTION,
+        policy=FailurePolicy.FAIL_JOB,
+        cancellation=watch,
+    )
+    await consumer.start()
+    try:
+        await broker.publish(JobTranscoded(job_id=job_id, renditions=(), audio_key=keys.audio, duration_seconds=90))
+        seen: list[object] = []
+        for _ in range(300):  # until recognition is under way: the first progress event
+            message = await events.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.1)
+                continue
+            await message.ack()
+            event = JOB_EVENT_ADAPTER.validate_json(message.body)
+            if event.job_id == job_id:
+                seen.append(event)
+                if type(event).__name__ == "StageProgress":
+                    break
+        assert watch.cancel(job_id), "the job was not running when cancelled"
+        await asyncio.sleep(3)
+        while (message := await events.get(fail=False)) is not None:
+            await message.ack()
+            seen.append(JOB_EVENT_ADAPTER.validate_json(message.body))
+        assert not any(isinstance(e, JobCompleted) and e.job_id == job_id for e in seen)
+        assert await storage.list_keys(keys.transcript_prefix) == []
+        # The consume loop ended its span on the cancelled branch, which acks the message.
+        process_spans = [s for s in telemetry.spans() if s.name.startswith("process")]
+        assert any((s.attributes or {}).get("reelscope.job.cancelled") is True for s in process_spans)
+    finally:
+        await broker.queues[work.name].delete(if_unused=False, if_empty=False)
