@@ -39,6 +39,7 @@ def _clip_makers() -> dict[str, Callable[[Path], Path]]:
         "subtitles.mkv": samples.make_subtitles_only_file,
         "empty.mp4": samples.make_empty_file,
         "text.mp4": samples.make_text_file,
+        "unknown-codec.avi": samples.make_unknown_codec_clip,
     }
 
 
@@ -55,6 +56,8 @@ class Clips:
                 self.made[name] = samples.make_truncated_clip(self.directory / name, self("720p.mp4"))
             elif name == "truncated.mkv":
                 self.made[name] = samples.make_truncated_clip(self.directory / name, self("six-seconds.mkv"))
+            elif name == "garbled.mp4":
+                self.made[name] = samples.make_garbled_clip(self.directory / name, self("silent.mp4"))
             elif name == "corrupt.mp4":
                 self.made[name] = samples.make_corrupt_clip(self.directory / name, self("720p.mp4"))
             else:

@@ -208,6 +208,7 @@ BAD_INPUTS = [
     ("subtitles.mkv", FailureCategory.UNSUPPORTED_MEDIA, "input has no video or audio stream (only subtitle)"),
     ("truncated.mp4", FailureCategory.INVALID_INPUT, "input container is truncated or corrupt: the 'mdat' box"),
     ("corrupt.mp4", FailureCategory.INVALID_INPUT, "input container is truncated or corrupt: its MP4 index"),
+    ("unknown-codec.avi", FailureCategory.UNSUPPORTED_MEDIA, "input's video codec is not supported (unknown codec"),
 ]
 
 
@@ -247,6 +248,21 @@ async def test_truncated_mkv_fails_after_decoding_with_how_much_was_there(
     assert failure.value.category is FailureCategory.INVALID_INPUT
     assert failure.value.reason.startswith("input is truncated or corrupt: only ")
     assert failure.value.reason.endswith("of its declared 6.0 s could be decoded")
+    assert await storage.list_keys(JobKeys(job.job_id).media_prefix) == []
+
+
+async def test_undecodable_streams_in_a_sound_container_fail_as_corrupt(
+    stage: TranscodeStage, submit: Any, clips: Any, progress: Any, storage: FilesystemStorage
+) -> None:
+    """An MP4 whose structure is intact but whose media data is noise probes fine, then fails as INVALID_INPUT
+    with a reason that says so (not ffmpeg's raw error lines); nothing is stored."""
+    job = await submit(clips("garbled.mp4"))
+    with pytest.raises(StageFailed) as failure:
+        await stage.run(job, progress)
+    assert failure.value.category is FailureCategory.INVALID_INPUT
+    assert failure.value.reason == (
+        "input is corrupt: its container is readable but no picture or sound could be decoded from it"
+    )
     assert await storage.list_keys(JobKeys(job.job_id).media_prefix) == []
 
 

@@ -153,6 +153,17 @@ def parse(data: dict[str, Any], size_bytes: int) -> MediaInfo:
     )
 
 
+def _known_codec(stream: dict[str, Any]) -> str:
+    codec = str(stream.get("codec_name") or "unknown")
+    if codec in ("unknown", "none"):
+        tag = str(stream.get("codec_tag_string") or "?")
+        raise StageFailed(
+            f"input's {stream.get('codec_type')} codec is not supported (unknown codec, tag '{tag}')",
+            FailureCategory.UNSUPPORTED_MEDIA,
+        )
+    return codec
+
+
 def _video(stream: dict[str, Any]) -> VideoStream:
     width, height = int(stream["width"]), int(stream["height"])
     if max(width, height) > MAX_SIDE:
@@ -166,7 +177,7 @@ def _video(stream: dict[str, Any]) -> VideoStream:
         display_width, display_height = display_height, display_width
     return VideoStream(
         index=int(stream["index"]),
-        codec=str(stream.get("codec_name", "unknown")),
+        codec=_known_codec(stream),
         pix_fmt=str(stream.get("pix_fmt", "unknown")),
         coded_width=width,
         coded_height=height,
@@ -180,7 +191,7 @@ def _video(stream: dict[str, Any]) -> VideoStream:
 def _audio(stream: dict[str, Any]) -> AudioStream:
     return AudioStream(
         index=int(stream["index"]),
-        codec=str(stream.get("codec_name", "unknown")),
+        codec=_known_codec(stream),
         channels=int(stream["channels"]),
         sample_rate=int(_float(stream.get("sample_rate")) or 0),
     )

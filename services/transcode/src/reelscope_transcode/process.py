@@ -104,8 +104,9 @@ async def lines(stream: asyncio.StreamReader) -> AsyncIterator[str]:
 async def _tail(stream: asyncio.StreamReader) -> tuple[str, ...]:
     kept: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     async for line in lines(stream):
-        if line.strip():
-            kept.append(line.strip())
+        line = line.strip()
+        if line and not line.startswith("Last message repeated"):
+            kept.append(line)
     return tuple(kept)
 
 

@@ -20,6 +20,7 @@ from reelscope_telemetry import Telemetry, attributes, get_logger
 
 from reelscope_transcode.command import EncodeJob, OutputLayout, ffmpeg_command, output_dirs
 from reelscope_transcode.config import TranscodeSettings
+from reelscope_transcode.failures import ffmpeg_failure
 from reelscope_transcode.ladder import FALLBACK_RATE, LadderPlan, output_frame_rate, plan_ladder
 from reelscope_transcode.outputs import Outputs, collect, poster_time
 from reelscope_transcode.probe import MediaInfo, ffprobe
@@ -76,7 +77,7 @@ class TranscodeStage:
         cpu_before = children_cpu_s()
         cpu_s = 0.0
         try:
-            info, outputs, duration_s = await self._transcode(job, progress)
+            info, plan, outputs, duration_s = await self._transcode(job, progress)
         except InvalidKey as exc:
             raise StageFailed(f"input key refused: {exc}", FailureCategory.MALFORMED_MESSAGE) from exc
         except ObjectNotFound as exc:
@@ -100,7 +101,7 @@ class TranscodeStage:
         return JobTranscoded(
             job_id=job.job_id,
             renditions=outputs.renditions,
-            skipped_renditions=plan_ladder(info.video, self.settings.ladder).skipped,
+            skipped_renditions=plan.skipped,
             hls_master_key=outputs.hls_master_key,
             poster_key=outputs.poster_key,
             audio_key=outputs.audio_key,
@@ -109,7 +110,9 @@ class TranscodeStage:
             webhook_url=job.webhook_url,
         )
 
-    async def _transcode(self, job: JobSubmitted, progress: ProgressSink) -> tuple[MediaInfo, Outputs, float]:
+    async def _transcode(
+        self, job: JobSubmitted, progress: ProgressSink
+    ) -> tuple[MediaInfo, LadderPlan, Outputs, float]:
         keys = JobKeys(job.job_id)
         layout = OutputLayout(keys)
         async with self.storage.local_file(job.input_key) as source:
@@ -122,7 +125,7 @@ class TranscodeStage:
                 duration_s, encode_s = await self._encode(encode, layout, out, plan, progress)
                 outputs = await asyncio.to_thread(collect, encode, layout, out, duration_s)
                 self._record_renditions(encode, outputs, encode_s, job.input_size_bytes or info.size_bytes)
-        return info, outputs, duration_s
+        return info, plan, outputs, duration_s
 
     async def _probe(self, source: Path) -> MediaInfo:
         with self.telemetry.tracer.start_as_current_span("ffprobe") as span:
@@ -206,9 +209,7 @@ class TranscodeStage:
             if peak[0]:
                 span.set_attribute(attributes.TOOL_PEAK_RSS, peak[0])
             if finished.returncode != 0:
-                raise StageFailed(
-                    f"ffmpeg could not transcode the input: {finished.reason()}", FailureCategory.PROCESSING_ERROR
-                )
+                raise ffmpeg_failure(finished, encode.source)
         decoded = parser.last.out_time_s if parser.last else None
         if duration and decoded is not None and decoded < TRUNCATION_RATIO * duration and duration - decoded > 1:
             raise StageFailed(

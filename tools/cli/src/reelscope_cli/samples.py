@@ -93,7 +93,8 @@ def make_odd_size_clip(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     _ffmpeg(
         # testsrc2 rounds its size to even numbers: scale to the odd size afterwards.
-        "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25,scale=853:479,setsar=1", "-f", "lavfi", "-i", "sine=frequency=330",
+        "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25,scale=853:479,setsar=1",
+        "-f", "lavfi", "-i", "sine=frequency=330",
         "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv444p", *_AAC, str(target),
     )  # fmt: skip
     return target
@@ -155,6 +156,29 @@ def make_truncated_clip(target: Path, source: Path, keep_fraction: float = 0.5) 
     """The first `keep_fraction` of a real media file, as an interrupted upload leaves it."""
     data = source.read_bytes()
     target.write_bytes(data[: max(int(len(data) * keep_fraction), 1)])
+    return target
+
+
+def make_garbled_clip(target: Path, source: Path) -> Path:
+    """A real MP4 whose container is intact but whose media data is overwritten: it probes fine, nothing decodes."""
+    data = bytearray(source.read_bytes())
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if data[offset + 4 : offset + 8] == b"mdat":
+            data[offset + 8 : offset + size] = bytes((0x00, 0x00, 0xFF)) * ((size - 8) // 3) + bytes((size - 8) % 3)
+            break
+        offset += max(size, 8)
+    target.write_bytes(bytes(data))
+    return target
+
+
+def make_unknown_codec_clip(target: Path) -> Path:
+    """An AVI whose video is labelled with a codec tag no decoder knows ('ZZZZ')."""
+    plain = make_test_clip(target.with_suffix(".plain.avi"), size="320x240", duration_s=1, audio=False,
+                           extra=("-c:v", "mpeg4", "-vtag", "XVID"))  # fmt: skip
+    target.write_bytes(plain.read_bytes().replace(b"XVID", b"ZZZZ"))
+    plain.unlink()
     return target
 
 
