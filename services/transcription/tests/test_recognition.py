@@ -32,18 +32,21 @@ async def test_five_minutes_are_recognised_in_bounded_chunks_with_true_times(
     was placed) and cover the audio from start to end, silent stretches skipped."""
     parts: list[bytes] = []
     markers: list[float] = []
+    last_speech_end = 0.0
     t = 0.0
     i = 0
     while t < 360:
         if i % 7 == 3:
             markers.append(t)
             part = speech.sentence(MARKER)
-        elif i in (20, 50):
+        elif i in (10, 30):
             part = speech.silence(45)  # a long silence: chunks inside it are never sent to the recogniser
         else:
             part = speech.sentence(FILLERS[i % 3])
         gap = speech.silence(1.0 + (i % 5) * 1.0)
         parts += [part, gap]
+        if any(part):
+            last_speech_end = t + speech.seconds(part)
         t += speech.seconds(part) + speech.seconds(gap)
         i += 1
     wav = speech.write(tmp_path / "long.wav", *parts)
@@ -72,7 +75,7 @@ async def test_five_minutes_are_recognised_in_bounded_chunks_with_true_times(
     assert all(s.end >= s.start for s in segments)
     assert all(b.start >= a.end - 0.011 for a, b in itertools.pairwise(segments))
     assert segments[0].start < 5
-    assert segments[-1].end > tally.audio_s - 15
+    assert segments[-1].end > last_speech_end - 3
     found = [s.start for s in segments if "truck" in s.text or "thrown" in s.text]
     for placed in markers:
         assert any(abs(start - placed) < 3 for start in found), f"marker spoken at {placed:.1f} s not found"
@@ -105,7 +108,7 @@ async def test_a_killed_recogniser_process_fails_the_chunk_and_the_pool_recovers
     pool = RecognizerPool(SphinxEngine().recognizer(), workers=1)
     try:
         pool.warm()
-        ours = [p.pid for p in multiprocessing.active_children() if p.pid not in before]
+        ours = [p.pid for p in multiprocessing.active_children() if p.pid is not None and p.pid not in before]
         assert ours
         long_speech = [speech.sentence(SENTENCES[1])] * 6
         wav = speech.write(tmp_path / "long.wav", *long_speech)
