@@ -25,8 +25,7 @@ async def test_hls_master_and_variants_describe_the_renditions(
     telemetry: CapturedTelemetry,
     probe_output: Callable[[Path], dict[str, Any]],
 ) -> None:
-    """With `hls=True` a 720p source gets a master playlist (BANDWIDTH, RESOLUTION, CODECS per variant) and one
-    playable variant per rendition, all from a single ffmpeg process."""
+    """HLS gives a master (BANDWIDTH, RESOLUTION, CODECS) and a playable variant per rendition, from one ffmpeg."""
     job = await submit(clips("720p.mp4"), hls=True)
     result = await stage.run(job, progress)
     keys = JobKeys(job.job_id)

@@ -224,8 +224,7 @@ async def test_bad_input_fails_fast_at_probe_time_with_a_precise_reason(
     category: FailureCategory,
     reason: str,
 ) -> None:
-    """Empty, text, images, stream-less, truncated and corrupt inputs fail in the probe step: the documented
-    reason and category, well under a second, no ffmpeg run, nothing stored."""
+    """Bad inputs fail in the probe step, fast, with the documented reason and category, no ffmpeg, nothing stored."""
     job = await submit(clips(name))
     started = time.perf_counter()
     with pytest.raises(StageFailed) as failure:
@@ -254,8 +253,7 @@ async def test_truncated_mkv_fails_after_decoding_with_how_much_was_there(
 async def test_undecodable_streams_in_a_sound_container_fail_as_corrupt(
     stage: TranscodeStage, submit: Any, clips: Any, progress: Any, storage: FilesystemStorage
 ) -> None:
-    """An MP4 whose structure is intact but whose media data is noise probes fine, then fails as INVALID_INPUT
-    with a reason that says so (not ffmpeg's raw error lines); nothing is stored."""
+    """An intact MP4 full of noise probes fine, then fails as INVALID_INPUT with a plain reason, nothing stored."""
     job = await submit(clips("garbled.mp4"))
     with pytest.raises(StageFailed) as failure:
         await stage.run(job, progress)

@@ -48,8 +48,7 @@ async def test_cancel_mid_encode_kills_ffmpeg_and_publishes_nothing(
     storage: FilesystemStorage,
     telemetry: CapturedTelemetry,
 ) -> None:
-    """Cancelling the stage's task while ffmpeg encodes: CancelledError propagates, no ffmpeg process is left
-    (not even a zombie), no media key is published, the staging area is empty and the process gauge is back to 0."""
+    """Cancelling mid-encode re-raises, leaves no ffmpeg (nor zombie), no media key, no staging, gauge at 0."""
     job = await submit(clips("long.mp4"))
     task = asyncio.create_task(stage.run(job, progress))
     for _ in range(200):
@@ -70,8 +69,7 @@ async def test_cancel_mid_encode_kills_ffmpeg_and_publishes_nothing(
 async def test_time_limit_kills_ffmpeg_and_fails_with_timeout(
     storage: FilesystemStorage, telemetry: CapturedTelemetry, submit: Any, clips: Any, progress: Any, tmp_path: Path
 ) -> None:
-    """Past its wall-clock limit ffmpeg is stopped within the grace period and the job fails with TIMEOUT,
-    a reason naming the limit, and nothing published."""
+    """Past its limit ffmpeg is killed within the grace period: TIMEOUT naming the limit, nothing published."""
     settings = TranscodeSettings(
         storage_dir=tmp_path / "storage", ffmpeg_timeout_floor_s=1, ffmpeg_timeout_ceiling_s=1, kill_grace_s=1
     )
@@ -91,8 +89,7 @@ async def test_time_limit_kills_ffmpeg_and_fails_with_timeout(
 async def test_memory_stays_flat_for_a_long_clip(
     stage: TranscodeStage, submit: Any, clips: Any, progress: Any, telemetry: CapturedTelemetry
 ) -> None:
-    """ffmpeg's peak RSS for 5 minutes of media is bounded (< 250 MiB) and not meaningfully above that for
-    30 seconds of the same media: memory does not grow with duration (outputs stream to disk)."""
+    """ffmpeg's peak RSS for 5 min of media stays under 250 MiB and about what 30 s of the same media needs."""
     peaks = {}
     for name in ("long-30s.mp4", "long.mp4"):
         telemetry.clear()

@@ -22,8 +22,7 @@ RENDITION_METRICS = (
 async def test_rendition_metrics_carry_only_the_rung_label(
     stage: TranscodeStage, submit: Any, clips: Any, progress: Any, telemetry: CapturedTelemetry
 ) -> None:
-    """Size, compression ratio and encode time are recorded per rendition with `reelscope.rendition` as the
-    only attribute, valued from the configured rung names (a below-ladder rendition is `native`), never a job id."""
+    """Per-rendition metrics carry only `reelscope.rendition` (a rung name or `native`), never a job id."""
     first = await stage.run(await submit(clips("720p.mp4")), progress)
     second = await stage.run(await submit(clips("tiny.mp4")), progress)
     allowed = {rung.name for rung in stage.settings.ladder} | {"native"}
@@ -44,8 +43,7 @@ async def test_rendition_metrics_carry_only_the_rung_label(
 async def test_stage_metrics_cpu_realtime_and_process_gauge(
     stage: TranscodeStage, submit: Any, clips: Any, progress: Any, telemetry: CapturedTelemetry
 ) -> None:
-    """CPU seconds (counter, also in the result), the real-time ratio, labelled `reelscope.stage=transcode` only;
-    the ffmpeg gauge is back to 0 after the run."""
+    """CPU seconds (also in the result) and real-time ratio are labelled by stage only; the gauge ends at 0."""
     result = await stage.run(await submit(clips("720p.mp4")), progress)
     stage_label = {attributes.STAGE: "transcode"}
     (cpu,) = telemetry.metric_points("reelscope.stage.cpu.time")
@@ -63,8 +61,7 @@ async def test_stage_metrics_cpu_realtime_and_process_gauge(
 async def test_spans_describe_the_media_and_the_ffmpeg_run(
     stage: TranscodeStage, submit: Any, clips: Any, progress: Any, telemetry: CapturedTelemetry
 ) -> None:
-    """`ffprobe` carries the media description (display size after rotation); `ffmpeg.transcode` the renditions,
-    skipped rungs, HLS choice, time limit and exit code."""
+    """`ffprobe` describes the media (rotated display size); `ffmpeg.transcode` the plan, limit and exit code."""
     await stage.run(await submit(clips("rotated.mp4"), hls=True), progress)
     probe, run = (next(s for s in telemetry.spans() if s.name == name) for name in ("ffprobe", "ffmpeg.transcode"))
     assert probe.attributes is not None

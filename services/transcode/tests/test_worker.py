@@ -106,8 +106,7 @@ async def test_handler_publishes_started_progress_then_transcoded(
     submit: Any,
     clips: Any,
 ) -> None:
-    """The handler publishes job.stage.started, progress (percent rising to 100) and last job.transcoded with
-    the renditions it stored."""
+    """The handler publishes stage.started, rising progress, then job.transcoded with the stored renditions."""
     ctx = WorkerContext(broker=broker, telemetry=telemetry.telemetry, progress_interval_s=0.01)
     handle = build_handler(settings, storage)(ctx)
     job = await submit(clips("720p.mp4"))
@@ -135,8 +134,7 @@ async def test_refused_input_becomes_job_failed_with_its_category(
     submit: Any,
     clips: Any,
 ) -> None:
-    """Through the real consume loop, a still image ends as job.failed (stage transcode, UNSUPPORTED_MEDIA, the
-    probe's reason, the webhook kept) and the message is acked."""
+    """Via the real consume loop a still image ends as job.failed with its reason and category, and is acked."""
     ctx = WorkerContext(broker=broker, telemetry=telemetry.telemetry)
     consumer = Consumer(
         broker,
@@ -172,8 +170,7 @@ async def test_cancelled_job_stops_ffmpeg_and_publishes_no_outcome(
     submit: Any,
     clips: Any,
 ) -> None:
-    """A cancellation heard while the long clip encodes stops the handler: neither job.transcoded nor job.failed
-    is published, nothing is stored under the job's media prefix, and the message is acked."""
+    """A cancel heard mid-encode stops the handler: no transcoded/failed event, no media stored, message acked."""
     ctx = WorkerContext(broker=broker, telemetry=telemetry.telemetry, progress_interval_s=0.01)
     watch = CancellationWatch()
     consumer = Consumer(
