@@ -73,17 +73,17 @@ async def test_progress_is_reported_throttled_and_reaches_100(
     exchange = await channel.get_exchange("reelscope")
     tap = await channel.declare_queue(exclusive=True, auto_delete=True)
     await tap.bind(exchange, routing_key="job.progress")
-    api = ApiClient(local_stack.ingest_url)
-    accepted = await asyncio.to_thread(api.submit, long_clip)
-    job_id = accepted["job_id"]
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        job = await asyncio.to_thread(api.job, job_id)
-        seen.append(job)
-        if job["status"] in ("completed", "failed", "cancelled"):
-            break
-        await asyncio.sleep(0.25)
+    with ApiClient(local_stack.ingest_url) as api:
+        accepted = await asyncio.to_thread(api.submit, long_clip)
+        job_id = accepted["job_id"]
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            job = await asyncio.to_thread(api.job, job_id)
+            seen.append(job)
+            if job["status"] in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(0.25)
     final = seen[-1]
     assert final["status"] == "completed", final
     assert final["progress"]["percent"] == 100.0
