@@ -42,6 +42,8 @@ def rabbitmq_env(s: StackSettings) -> dict[str, str]:
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
         "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
         "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
+        # Erlang writes a crash dump to the working directory unless told otherwise.
+        "ERL_CRASH_DUMP": str(base / "erl_crash.dump"),
     }
 
 
