@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
+from typing import Final
 
 from opentelemetry import trace
 from reelscope_contracts import FailureCategory, JobCompleted, JobKeys, JobTranscoded, StageName, TranscriptInfo
@@ -23,7 +25,7 @@ from reelscope_transcription.transcript import Transcript, truncate
 log = get_logger(__name__)
 
 NO_AUDIO_REASON = "input has no audio track"
-STAGE = {attributes.STAGE: StageName.TRANSCRIPTION.value}
+STAGE: Final = MappingProxyType({attributes.STAGE: StageName.TRANSCRIPTION.value})
 
 
 def write_transcript_files(out: Path, keys: JobKeys, transcript: Transcript) -> None:
