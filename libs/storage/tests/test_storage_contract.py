@@ -269,7 +269,7 @@ async def test_s3_missing_bucket_is_a_storage_error(make_s3_storage: MakeS3Stora
 @pytest.mark.integration
 async def test_s3_wrong_credentials_are_a_storage_error(make_s3_storage: MakeS3Storage) -> None:
     """Refused credentials raise StorageError saying access was denied, without the secret in the message."""
-    storage = make_s3_storage(s3_create_bucket=False, secret_key="not-the-secret-at-all")  # noqa: S106 (a wrong one)
+    storage = make_s3_storage(s3_create_bucket=False, secret_key="not-the-secret-at-all")
     with pytest.raises(StorageError, match="access denied") as caught:
         await storage.put_bytes("jobs/1/a", b"x")
     assert "not-the-secret-at-all" not in str(caught.value)

@@ -132,6 +132,7 @@ class Consumer:
 
     async def _run(self, event: JobEvent) -> None:
         """Run the handler in its own task, so a cancellation of the job can stop exactly that work."""
+
         async def handle() -> None:
             await self._handler(event)
 

@@ -50,9 +50,7 @@ def payload(event: FinalEvent, delivery_id: str) -> dict[str, Any]:
     return body
 
 
-async def deliver(
-    client: httpx.AsyncClient, telemetry: Telemetry, event: FinalEvent, url: str
-) -> DeliveryResult:
+async def deliver(client: httpx.AsyncClient, telemetry: Telemetry, event: FinalEvent, url: str) -> DeliveryResult:
     """POST the payload once; a non-2xx answer or a network error is reported, not raised."""
     delivery_id = uuid.uuid4().hex
     started = time.perf_counter()

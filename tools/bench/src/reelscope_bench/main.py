@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelscope_bench import asr, transcode
+from reelscope_bench import asr
+from reelscope_bench import transcode as transcode_bench
 
 RESULTS_DIR = Path("bench/results")
 
@@ -48,7 +49,7 @@ def run_media(repeats: int) -> dict[str, Any]:
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {platform.system()} {platform.release()}, "
             f"{len(os.sched_getaffinity(0))} cores",
-            "transcode": transcode.run(work / "transcode", repeats),
+            "transcode": transcode_bench.run(work / "transcode", repeats),
             "asr": asr.run(work / "asr"),
         }
 

@@ -140,7 +140,8 @@ def services(s: StackSettings) -> list[Component]:
         "REELSCOPE_PORT": str(s.ingest_port),
         "REELSCOPE_DATABASE_URL": os.environ.get(
             # Named after the schema version: no migrations before 1.0 (see reelscope_ingest.core.db).
-            "REELSCOPE_DATABASE_URL", f"sqlite+aiosqlite:///{s.run_dir / 'reelscope-v2.db'}"
+            "REELSCOPE_DATABASE_URL",
+            f"sqlite+aiosqlite:///{s.run_dir / 'reelscope-v2.db'}",
         ),
     }
     components = [
