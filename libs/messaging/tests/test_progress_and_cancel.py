@@ -73,8 +73,6 @@ async def test_progress_eta_extrapolates_the_pace_so_far() -> None:
 async def test_cancel_stops_the_running_handler_and_acks(broker: Broker, telemetry: CapturedTelemetry) -> None:
     """A job.cancelled for the job being handled cancels the handler's task; nothing fails, the message is acked."""
     work = QueueSpec("reelscope.test.cancel", (RoutingKey.SUBMITTED,))
-    failed = await broker.declare_queue(QueueSpec("reelscope.test.cancel.failed", (RoutingKey.FAILED,)))
-    await failed.purge()
     started = asyncio.Event()
     stopped = asyncio.Event()
 
@@ -105,7 +103,8 @@ async def test_cancel_stops_the_running_handler_and_acks(broker: Broker, telemet
     await broker.publish(JobCancelled(job_id="jobc", stage=StageName.TRANSCODE))
     await asyncio.wait_for(stopped.wait(), 10)
     await asyncio.sleep(0.5)
-    assert await _drain(failed) == []
+    # No job.failed from this consumer (a running stack's own transcode worker may fail "jobc" for lack of input).
+    assert not [s for s in telemetry.spans() if s.name == "publish reelscope:job.failed"]
     queue = broker.queues[work.name]
     declared = await queue.declare()
     assert declared.message_count == 0  # acked, not requeued
@@ -113,11 +112,11 @@ async def test_cancel_stops_the_running_handler_and_acks(broker: Broker, telemet
     assert any(e.name == "reelscope.job.cancelled" for s in process_spans for e in s.events)
     assert all(s.status.is_ok for s in process_spans)
     await queue.delete(if_unused=False, if_empty=False)
-    await failed.delete(if_unused=False, if_empty=False)
 
 
 async def test_stage_of_a_cancelled_job_is_skipped(broker: Broker, telemetry: CapturedTelemetry) -> None:
-    """A message for a job marked cancelled (e.g. in storage) is acked without running the handler."""
+    """A message for a job marked cancelled (e.g. in storage) is acked without running the handler; a marker
+    check that fails (storage down) does not strand the message: the stage runs."""
     work = QueueSpec("reelscope.test.skip", (RoutingKey.SUBMITTED,))
     handled: list[str] = []
 
@@ -125,6 +124,8 @@ async def test_stage_of_a_cancelled_job_is_skipped(broker: Broker, telemetry: Ca
         handled.append(event.job_id)
 
     async def marker_exists(job_id: str) -> bool:
+        if job_id == "jobboom":
+            raise OSError("storage unreachable")
         return job_id == "jobgone"
 
     consumer = Consumer(
@@ -137,14 +138,14 @@ async def test_stage_of_a_cancelled_job_is_skipped(broker: Broker, telemetry: Ca
         cancellation=CancellationWatch(marker_exists),
     )
     await consumer.start()
-    for job_id in ("jobgone", "jobhere"):
+    for job_id in ("jobgone", "jobhere", "jobboom"):
         await broker.publish(
             JobSubmitted(job_id=job_id, input_key=f"jobs/{job_id}/in.mp4", original_filename="a", input_size_bytes=1)
         )
     for _ in range(50):
-        if handled:
+        if len(handled) >= 2:
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.3)
-    assert handled == ["jobhere"]
+    assert handled == ["jobhere", "jobboom"]
     await broker.queues[work.name].delete(if_unused=False, if_empty=False)

@@ -65,7 +65,8 @@ class JobKeys:
 
     @property
     def cancel_marker(self) -> str:
-        """Written by ingest when the job is cancelled; workers check it before and after a stage."""
+        """Written by ingest when the job is cancelled; workers check it before a stage starts and before
+        they publish its outcome."""
         return f"{self.prefix}/cancelled"
 
     @staticmethod

@@ -27,7 +27,7 @@ from reelscope_telemetry import Telemetry, attributes, consumer_span, get_logger
 
 from reelscope_messaging.broker import Broker
 from reelscope_messaging.cancellation import CancellationWatch
-from reelscope_messaging.errors import StageFailed
+from reelscope_messaging.errors import JobWasCancelled, StageFailed
 
 log = get_logger(__name__)
 
@@ -95,7 +95,6 @@ class Consumer:
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         job_id = _peek_job_id(message.body)
         started = time.perf_counter()
-        self._record_queue_wait(message)
         with self._span(message, job_id) as span:
             try:
                 event = JOB_EVENT_ADAPTER.validate_json(message.body)
@@ -103,16 +102,17 @@ class Consumer:
                 reason = f"malformed {message.routing_key} message: {_describe(exc)}"
                 await self._fail(message, span, job_id, reason, exc, None, FailureCategory.MALFORMED_MESSAGE)
                 return
+            self._record_queue_wait(event)
             webhook_url = getattr(event, "webhook_url", None)
-            if self._cancellation is not None and await self._cancellation.is_cancelled(event.job_id):
+            if await self._cancelled_before_start(event.job_id):
+                # Not a stage run: no stage-duration sample, just the event on the span and the ack.
                 span.add_event("reelscope.job.cancelled", {attributes.STAGE: str(self._stage), "before_start": True})
                 log.info("stage skipped: job was cancelled", stage=self._stage)
                 await message.ack()
-                self._record(started, "cancelled")
                 return
             try:
                 await self._run(event)
-            except _JobCancelled:
+            except (_JobCancelled, JobWasCancelled):
                 span.add_event("reelscope.job.cancelled", {attributes.STAGE: str(self._stage), "before_start": False})
                 span.set_attribute("reelscope.job.cancelled", True)
                 log.info("stage stopped: job was cancelled", stage=self._stage)
@@ -141,6 +141,8 @@ class Consumer:
             await task
             return
         with self._cancellation.running(event.job_id, task):
+            if self._cancellation.requested(event.job_id):
+                task.cancel()  # heard while the marker was being checked
             try:
                 await task
             except asyncio.CancelledError:
@@ -149,6 +151,17 @@ class Consumer:
                 if self._cancellation.requested(event.job_id) and not stopping:
                     raise _JobCancelled from None
                 raise
+
+    async def _cancelled_before_start(self, job_id: str) -> bool:
+        """Whether the job was cancelled; a marker check that fails (storage down) counts as "not cancelled"
+        rather than leaving the message unacked: the live cancellation watch still stops the work."""
+        if self._cancellation is None:
+            return False
+        try:
+            return await self._cancellation.is_cancelled(job_id)
+        except Exception as exc:
+            log.warning("cancel marker check failed; running the stage", error=f"{type(exc).__name__}: {exc}")
+            return False
 
     @contextmanager
     def _span(self, message: AbstractIncomingMessage, job_id: str | None) -> Iterator[Span]:
@@ -172,13 +185,11 @@ class Consumer:
         ) as span:
             yield span
 
-    def _record_queue_wait(self, message: AbstractIncomingMessage) -> None:
-        if self._stage is None or message.timestamp is None:
+    def _record_queue_wait(self, event: JobEvent) -> None:
+        """From the event's own millisecond timestamp (the AMQP timestamp property has whole seconds only)."""
+        if self._stage is None:
             return
-        published = message.timestamp
-        if published.tzinfo is None:
-            published = published.replace(tzinfo=UTC)
-        wait = (datetime.now(UTC) - published).total_seconds()
+        wait = (datetime.now(UTC) - event.occurred_at).total_seconds()
         self._telemetry.instruments.queue_wait.record(max(0.0, wait), {attributes.STAGE: self._stage.value})
 
     def _record(self, started: float, outcome: str) -> None:

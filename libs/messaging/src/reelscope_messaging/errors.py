@@ -15,3 +15,8 @@ class StageFailed(Exception):
 
 class PublishFailed(Exception):
     """The broker did not confirm a publish in time, refused it, or could not route it."""
+
+
+class JobWasCancelled(Exception):
+    """The handler found, before publishing its outcome, that the job was cancelled meanwhile: it
+    published nothing and removed its outputs; the consume loop acks as for any cancellation."""

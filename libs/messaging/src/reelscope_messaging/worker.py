@@ -36,6 +36,11 @@ class WorkerContext:
     broker: Broker
     telemetry: Telemetry
     progress_interval_s: float = 1.0
+    cancellation: CancellationWatch | None = None
+
+    async def is_cancelled(self, job_id: str) -> bool:
+        """Check before publishing a stage's outcome: heard here, or marked in storage."""
+        return self.cancellation is not None and await self.cancellation.is_cancelled(job_id)
 
     def progress(self, job_id: str, stage: StageName) -> ProgressReporter:
         """A throttled progress reporter for one stage of one job."""
@@ -77,13 +82,18 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
         server_task = asyncio.create_task(server.serve())
     try:
         if await connect_with_retry(broker, stop):
-            handler = factory(
-                WorkerContext(broker=broker, telemetry=telemetry, progress_interval_s=settings.progress_interval_s)
-            )
             watch = None
             if spec.cancellable:
                 watch = CancellationWatch(spec.cancel_marker_exists)
                 await watch.start(broker, telemetry)
+            handler = factory(
+                WorkerContext(
+                    broker=broker,
+                    telemetry=telemetry,
+                    progress_interval_s=settings.progress_interval_s,
+                    cancellation=watch,
+                )
+            )
             consumer = Consumer(
                 broker, telemetry, spec.queue, handler, stage=spec.stage, policy=spec.policy, cancellation=watch
             )

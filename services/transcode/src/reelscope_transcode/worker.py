@@ -2,8 +2,8 @@
 
 from collections.abc import Callable
 
-from reelscope_contracts import FailureCategory, JobEvent, JobSubmitted, StageName, StageStarted
-from reelscope_messaging import Handler, StageFailed, WorkerContext
+from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobSubmitted, StageName, StageStarted
+from reelscope_messaging import Handler, JobWasCancelled, StageFailed, WorkerContext
 from reelscope_storage import Storage
 
 from reelscope_transcode.config import TranscodeSettings
@@ -26,6 +26,9 @@ def build_handler(settings: TranscodeSettings, storage: Storage) -> Callable[[Wo
             finally:
                 # A progress event still in flight must not overtake the stage's final event.
                 await reporter.aclose()
+            if await ctx.is_cancelled(event.job_id):  # cancelled after the media was stored: remove it
+                await storage.delete_prefix(JobKeys(event.job_id).media_prefix)
+                raise JobWasCancelled
             await ctx.broker.publish(result)
 
         return handle

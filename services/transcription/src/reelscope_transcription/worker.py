@@ -2,8 +2,8 @@
 
 from collections.abc import Callable
 
-from reelscope_contracts import FailureCategory, JobEvent, JobTranscoded, StageName, StageStarted
-from reelscope_messaging import StageFailed, WorkerContext
+from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobTranscoded, StageName, StageStarted
+from reelscope_messaging import JobWasCancelled, StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
 from reelscope_storage import Storage
 
@@ -34,22 +34,27 @@ def build_handler(
                 raise StageFailed(
                     f"transcription cannot handle a {event.kind} message", FailureCategory.MALFORMED_MESSAGE
                 )
-            await run_stage(event, transcriber, ctx)
+            await run_stage(event, transcriber, ctx, storage)
 
         return handle
 
     return factory
 
 
-async def run_stage(event: JobTranscoded, transcriber: Transcriber, ctx: WorkerContext) -> None:
+async def run_stage(event: JobTranscoded, transcriber: Transcriber, ctx: WorkerContext, storage: Storage) -> None:
     """Announce the stage, transcribe with progress, then publish `job.completed`.
 
     A cancelled job raises `CancelledError` out of `transcribe`; it propagates untouched (the staged
-    transcript is discarded by storage, and the consumer acks the message as cancelled)."""
+    transcript is discarded by storage, and the consumer acks the message as cancelled). A cancellation
+    that lands after the transcript was stored is caught by the check before publishing: the transcript
+    is removed and nothing is published."""
     await ctx.broker.publish(StageStarted(job_id=event.job_id, stage=StageName.TRANSCRIPTION))
     reporter = ctx.progress(event.job_id, StageName.TRANSCRIPTION)
     try:
         completed = await transcriber.transcribe(event, reporter.update)
     finally:
         await reporter.aclose()  # no progress event may overtake the final one (completed or failed)
+    if await ctx.is_cancelled(event.job_id):
+        await storage.delete_prefix(JobKeys(event.job_id).transcript_prefix)
+        raise JobWasCancelled
     await ctx.broker.publish(completed)

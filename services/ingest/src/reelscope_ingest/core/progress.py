@@ -16,7 +16,8 @@ STAGE_WEIGHTS: dict[str, float] = {
     StageName.TRANSCRIPTION: 0.35,
     StageName.NOTIFICATION: 0.05,
 }
-DONE_STAGE = {"succeeded", "skipped", "failed", "cancelled"}
+DONE_STAGE = {"succeeded", "skipped"}
+"""Count in full; a failed or cancelled stage counts as far as it got."""
 MIN_PERCENT_FOR_ETA = 2.0
 
 

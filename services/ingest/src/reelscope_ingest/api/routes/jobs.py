@@ -12,7 +12,7 @@ from reelscope_messaging import PublishFailed
 from reelscope_storage import StorageError
 from reelscope_telemetry import current_trace_id, get_logger, job_scope
 
-from reelscope_ingest.api.deps import StateDep
+from reelscope_ingest.api.deps import AppState, StateDep
 from reelscope_ingest.api.schemas import JobAccepted, JobView, Problem
 from reelscope_ingest.api.upload import UploadError, receive_upload, safe_suffix
 from reelscope_ingest.api.views import job_view
@@ -137,6 +137,15 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
     )
 
 
+async def _remove_outputs(state: AppState, keys: JobKeys) -> None:
+    """Outputs of stages that finished before the cancel (a running stage discards its own)."""
+    for prefix in (keys.media_prefix, keys.transcript_prefix):
+        try:
+            await state.storage.delete_prefix(prefix)
+        except StorageError as exc:
+            log.warning("outputs of a cancelled job not removed", prefix=prefix, error=str(exc))
+
+
 def _unavailable(detail: str) -> JSONResponse:
     return JSONResponse(
         {"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
@@ -182,6 +191,7 @@ async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
                 return _unavailable("the job is cancelled, but workers could not be told yet; repeat the request")
             await state.store.mark_cancel_announced(job_id)
             log.info("job cancelled", stage=cancellation.running_stage)
+            await _remove_outputs(state, keys)
         refreshed = await state.store.get(job_id)
     assert refreshed is not None
     return job_view(refreshed, state.settings.cpu_hour_price, state.settings.cost_currency)
