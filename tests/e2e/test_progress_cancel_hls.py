@@ -164,8 +164,9 @@ def test_cancel_stops_ffmpeg_removes_outputs_and_notifies(
         ]
         stopped = [s for s in spans if s.service == "transcode" and "reelscope.job.cancelled" in s.events]
         time.sleep(1)
-    assert stopped, "the transcode consumer span records where the job stopped"
+    assert stopped, "the transcode spans record where the job stopped"
     assert all(s.status != "ERROR" for s in stopped)
+    assert {"ffmpeg.transcode", "process reelscope:job.submitted:reelscope.transcode"} <= {s.name for s in stopped}
     assert "transcription" not in {s.service for s in spans}
 
 

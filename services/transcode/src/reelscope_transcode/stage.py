@@ -202,6 +202,13 @@ class TranscodeStage:
                     f"{settings.ffmpeg_timeout_floor_s:.0f}-{settings.ffmpeg_timeout_ceiling_s:.0f} s)",
                     FailureCategory.TIMEOUT,
                 ) from exc
+            except asyncio.CancelledError:
+                # Not an error (OTel leaves BaseExceptions unrecorded): say where the encode stopped.
+                span.add_event(
+                    "reelscope.job.cancelled",
+                    {"reelscope.media.decoded_s": parser.last.out_time_s if parser.last else 0.0},
+                )
+                raise
             finally:
                 instruments.ffmpeg_processes.add(-1, STAGE_ATTRIBUTES)
             encode_s = time.perf_counter() - started
