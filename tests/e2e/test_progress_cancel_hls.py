@@ -158,7 +158,8 @@ def test_cancel_stops_ffmpeg_removes_outputs_and_notifies(
     assert notice["cancelled_during_stage"] == "transcode"
     trace_deadline = time.monotonic() + 30
     stopped: list[Any] = []
-    while time.monotonic() < trace_deadline and not stopped:
+    expected = {"ffmpeg.transcode", "process reelscope:job.submitted:reelscope.transcode"}
+    while time.monotonic() < trace_deadline and not expected <= {s.name for s in stopped}:
         spans = [
             s for s in read_spans(local_stack.telemetry_dir / "traces.jsonl") if s.trace_id == accepted["trace_id"]
         ]
@@ -166,7 +167,7 @@ def test_cancel_stops_ffmpeg_removes_outputs_and_notifies(
         time.sleep(1)
     assert stopped, "the transcode spans record where the job stopped"
     assert all(s.status != "ERROR" for s in stopped)
-    assert {"ffmpeg.transcode", "process reelscope:job.submitted:reelscope.transcode"} <= {s.name for s in stopped}
+    assert expected <= {s.name for s in stopped}
     assert "transcription" not in {s.service for s in spans}
 
 
