@@ -28,7 +28,11 @@ def wait_for_trace(settings: StackSettings, trace_id: str, timeout_s: float = 30
 def prometheus_numbers(settings: StackSettings, timeout_s: float = 45.0) -> list[str]:
     prometheus = PrometheusClient(settings.prometheus_url)
     deadline = time.monotonic() + timeout_s
-    while not prometheus.query("reelscope_jobs_finished_total") and time.monotonic() < deadline:
+    # Each service exports on its own schedule: wait until the job's outcome and both media stages are in.
+    while time.monotonic() < deadline and not (
+        prometheus.query("reelscope_jobs_finished_total")
+        and len(prometheus.query("reelscope_stage_cpu_time_seconds_total")) >= 2
+    ):
         time.sleep(2)
     queries = {
         "jobs submitted": "sum(reelscope_jobs_submitted_total)",
