@@ -106,7 +106,12 @@ async def test_stage_failure_publishes_job_failed_with_reason(broker: Broker, te
     assert event.stage is StageName.TRANSCODE
     assert event.reason == "input is not a decodable video: test"
     await failed.ack()
-    error_spans = [s for s in telemetry.spans() if s.name.startswith("process") and not s.status.is_ok]
+    # The consumer span ends just after the publish we read: give it a moment.
+    for _ in range(50):
+        error_spans = [s for s in telemetry.spans() if s.name.startswith("process") and not s.status.is_ok]
+        if error_spans:
+            break
+        await asyncio.sleep(0.1)
     assert error_spans
     assert any(e.name == "exception" for e in error_spans[0].events)
     await broker.queues[work.name].delete(if_unused=False, if_empty=False)

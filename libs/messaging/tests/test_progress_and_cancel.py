@@ -102,13 +102,16 @@ async def test_cancel_stops_the_running_handler_and_acks(broker: Broker, telemet
     await asyncio.wait_for(started.wait(), 10)
     await broker.publish(JobCancelled(job_id="jobc", stage=StageName.TRANSCODE))
     await asyncio.wait_for(stopped.wait(), 10)
-    await asyncio.sleep(0.5)
+    for _ in range(50):  # the consumer span ends just after the ack
+        process_spans = [s for s in telemetry.spans() if s.name.startswith("process") and "test.cancel" in s.name]
+        if process_spans:
+            break
+        await asyncio.sleep(0.1)
     # No job.failed from this consumer (a running stack's own transcode worker may fail "jobc" for lack of input).
     assert not [s for s in telemetry.spans() if s.name == "publish reelscope:job.failed"]
     queue = broker.queues[work.name]
     declared = await queue.declare()
     assert declared.message_count == 0  # acked, not requeued
-    process_spans = [s for s in telemetry.spans() if s.name.startswith("process") and "test.cancel" in s.name]
     assert any(e.name == "reelscope.job.cancelled" for s in process_spans for e in s.events)
     assert all(s.status.is_ok for s in process_spans)
     await queue.delete(if_unused=False, if_empty=False)
