@@ -1,7 +1,7 @@
 """Shared fixtures: a private local stack (own run dir, own 127.0.0.1 ports) for integration and
 end-to-end tests, so `make test` never touches a stack a developer started with `make up`."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,8 @@ from reelscope_cli.stack.components import collector, rabbitmq
 from reelscope_cli.stack.main import down, up
 from reelscope_cli.stack.processes import ProcessManager
 from reelscope_cli.stack.settings import StackSettings
+from reelscope_messaging import Broker, BrokerSettings
+from reelscope_telemetry.testing import CapturedTelemetry
 
 TEST_PORTS = {
     "ingest_port": 38080,
@@ -56,3 +58,12 @@ def local_stack(stack_settings: StackSettings, rabbitmq_url: str) -> Iterator[St
 @pytest.fixture(scope="session")
 def collector_binary(stack_settings: StackSettings) -> Path:
     return Path(collector(stack_settings).argv[0])
+
+
+@pytest.fixture
+async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
+    """A connected Broker on the session's RabbitMQ, tracing into the test package's `telemetry` fixture."""
+    connected = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
+    await connected.connect()
+    yield connected
+    await connected.close()

@@ -2,29 +2,14 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
 from reelscope_contracts import JobFailed, JobSubmitted, QueueSpec, RoutingKey, StageName
-from reelscope_messaging import PARKING_QUEUE, Broker, BrokerSettings, Consumer, FailurePolicy, StageFailed
-from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
+from reelscope_messaging import PARKING_QUEUE, Broker, Consumer, FailurePolicy, StageFailed
+from reelscope_telemetry.testing import CapturedTelemetry
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def telemetry() -> "CapturedTelemetry":
-    with capture_telemetry("messaging-test") as cap:
-        yield cap  # type: ignore[misc]
-
-
-@pytest.fixture
-async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
-    broker = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
-    await broker.connect()
-    yield broker
-    await broker.close()
 
 
 async def test_topology_is_durable_quorum_and_idempotent(broker: Broker) -> None:

@@ -1,7 +1,6 @@
 """Progress throttling and job cancellation against a real RabbitMQ."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
@@ -13,24 +12,10 @@ from reelscope_contracts import (
     StageName,
     StageProgress,
 )
-from reelscope_messaging import Broker, BrokerSettings, CancellationWatch, Consumer, FailurePolicy, ProgressReporter
-from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
+from reelscope_messaging import Broker, CancellationWatch, Consumer, FailurePolicy, ProgressReporter
+from reelscope_telemetry.testing import CapturedTelemetry
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def telemetry() -> "CapturedTelemetry":
-    with capture_telemetry("messaging-test") as cap:
-        yield cap  # type: ignore[misc]
-
-
-@pytest.fixture
-async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
-    broker = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
-    await broker.connect()
-    yield broker
-    await broker.close()
 
 
 async def _drain(queue: aio_pika.abc.AbstractQueue) -> list[aio_pika.abc.AbstractIncomingMessage]:

@@ -23,7 +23,6 @@ from reelscope_contracts import (
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER, JobEvent
 from reelscope_messaging import (
     Broker,
-    BrokerSettings,
     CancellationWatch,
     Consumer,
     FailurePolicy,
@@ -37,14 +36,6 @@ from reelscope_transcode.worker import build_handler
 pytestmark = pytest.mark.integration
 
 OUTCOMES = (JobTranscoded, JobFailed)
-
-
-@pytest.fixture
-async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
-    broker = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
-    await broker.connect()
-    yield broker
-    await broker.close()
 
 
 @pytest.fixture

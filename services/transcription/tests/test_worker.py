@@ -22,7 +22,6 @@ from reelscope_contracts import (
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER
 from reelscope_messaging import (
     Broker,
-    BrokerSettings,
     CancellationWatch,
     Consumer,
     FailurePolicy,
@@ -39,14 +38,6 @@ from reelscope_transcription.worker import build_handler
 from .conftest import Speech
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
-    broker = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
-    await broker.connect()
-    yield broker
-    await broker.close()
 
 
 @pytest.fixture
