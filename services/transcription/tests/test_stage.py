@@ -4,12 +4,14 @@ telemetry, the no-audio skip, precise failures, and cancellation that publishes 
 import asyncio
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reelscope_bench.asr import SENTENCES
 from reelscope_contracts import FailureCategory, JobKeys, JobTranscoded
 from reelscope_messaging import StageFailed
 from reelscope_storage import FilesystemStorage
+from reelscope_storage.s3 import S3Storage
 from reelscope_telemetry.testing import CapturedTelemetry
 from reelscope_transcription.pool import RecognizerPool
 from reelscope_transcription.recognition import ChunkPlan
@@ -188,3 +190,23 @@ async def test_cancelled_job_publishes_no_transcript(
     assert await storage.list_keys(KEYS.transcript_prefix) == []
     (span,) = [s for s in telemetry.spans() if s.name == "asr.recognize"]
     assert [e.name for e in span.events] == ["reelscope.job.cancelled"]
+
+
+async def test_transcript_on_s3(
+    tmp_path: Path, speech: Speech, make_s3_storage: Any, sphinx_pool: RecognizerPool, telemetry: CapturedTelemetry
+) -> None:
+    """On the S3 backend (a real MinIO) the audio is downloaded to scratch, the three transcript objects are
+    uploaded, and scratch is left empty."""
+    storage: S3Storage = make_s3_storage()
+    await storage.put_file(KEYS.audio, speech.write(tmp_path / "s3.wav", speech.sentence(SENTENCES[0])))
+    stage = Transcriber(
+        storage, sphinx_pool, "pocketsphinx", "en", ChunkPlan(max_s=8.0, min_s=3.0), telemetry.telemetry
+    )
+    completed = await stage.transcribe(transcoded(), lambda _: None)
+    assert completed.transcript is not None
+    assert "quick brown fox" in completed.transcript.text
+    assert await storage.list_keys(KEYS.transcript_prefix) == sorted(
+        [KEYS.transcript_srt, KEYS.transcript_text, KEYS.transcript_vtt]
+    )
+    leftovers = [p for p in storage.scratch_dir.rglob("*") if p.is_file()] if storage.scratch_dir.exists() else []
+    assert leftovers == []
