@@ -3,7 +3,7 @@
 from reelscope_messaging.broker import DEAD_LETTER_EXCHANGE, PARKING_QUEUE, Broker, connect_with_retry
 from reelscope_messaging.cancellation import CancellationWatch
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
-from reelscope_messaging.errors import JobWasCancelled, PublishFailed, StageFailed
+from reelscope_messaging.errors import JobWasCancelled, PublishFailed, RetryLater, StageFailed
 from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings
 from reelscope_messaging.worker import WorkerContext, WorkerSettings, WorkerSpec, run_worker
@@ -20,6 +20,7 @@ __all__ = [
     "JobWasCancelled",
     "ProgressReporter",
     "PublishFailed",
+    "RetryLater",
     "StageFailed",
     "WorkerContext",
     "WorkerSettings",

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
@@ -23,6 +24,12 @@ log = get_logger(__name__)
 
 DEAD_LETTER_EXCHANGE = f"{EXCHANGE}.dead"
 PARKING_QUEUE = f"{EXCHANGE}.parked"
+
+
+def retry_queue_name(queue: str, delay_s: float) -> str:
+    """The delay queue in front of `queue`: messages wait `delay_s` in it, then dead-letter back to `queue`.
+    The delay is in the name because a queue's TTL cannot change once declared."""
+    return f"{queue}.retry.{delay_s:g}s"
 
 
 @dataclass
@@ -66,6 +73,18 @@ class Broker:
         for routing_key in spec.bindings:
             await queue.bind(exchange, routing_key=routing_key.value)
         self.queues[spec.name or queue.name] = queue
+        if not spec.transient:
+            for delay in sorted(set(self.settings.retry_delays_s)):
+                name = retry_queue_name(spec.name, delay)
+                self.queues[name] = await channel.declare_queue(
+                    name,
+                    durable=True,
+                    arguments={
+                        "x-message-ttl": round(delay * 1000),
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": spec.name,
+                    },
+                )
         return queue
 
     @property
@@ -104,6 +123,26 @@ class Broker:
                 raise PublishFailed(f"{routing_key} not confirmed by the broker: {exc!r}") from exc
         log.debug("message published", routing_key=routing_key, message_id=message_id)
         return message_id
+
+    async def publish_to_queue(self, queue: str, body: bytes, headers: dict[str, Any], message_id: str | None) -> None:
+        """Put a message straight into `queue` (default exchange), persistent and confirmed: how retries and
+        parked messages travel. Raises `PublishFailed` like `publish`."""
+        channel, _ = self._ready()
+        message = aio_pika.Message(
+            body,
+            headers=headers,
+            message_id=message_id or uuid.uuid4().hex,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            timestamp=datetime.now(UTC),
+        )
+        try:
+            await asyncio.wait_for(
+                channel.default_exchange.publish(message, routing_key=queue, mandatory=True),
+                timeout=self.settings.publish_timeout_s,
+            )
+        except (TimeoutError, DeliveryError, PublishError, AMQPError, ConnectionError) as exc:
+            raise PublishFailed(f"message for {queue} not confirmed by the broker: {exc!r}") from exc
 
     @contextlib.contextmanager
     def _span(

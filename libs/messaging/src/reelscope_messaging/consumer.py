@@ -23,11 +23,26 @@ from opentelemetry.trace import INVALID_SPAN, Span, StatusCode
 from pydantic import ValidationError
 from reelscope_contracts import FailureCategory, JobEvent, JobFailed, QueueSpec, RoutingKey, StageName
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER
-from reelscope_telemetry import Telemetry, attributes, consumer_span, get_logger, job_scope
+from reelscope_telemetry import (
+    PREVIOUS_ATTEMPT_HEADER,
+    Telemetry,
+    attributes,
+    consumer_span,
+    get_logger,
+    job_scope,
+    previous_attempt_header,
+)
 
-from reelscope_messaging.broker import Broker
+from reelscope_messaging.broker import PARKING_QUEUE, Broker, retry_queue_name
 from reelscope_messaging.cancellation import CancellationWatch
-from reelscope_messaging.errors import JobWasCancelled, StageFailed
+from reelscope_messaging.errors import JobWasCancelled, PublishFailed, RetryLater, StageFailed
+from reelscope_messaging.headers import (
+    ATTEMPT_HEADER,
+    CATEGORY_HEADER,
+    ORIGIN_QUEUE_HEADER,
+    ORIGIN_ROUTING_KEY_HEADER,
+    REASON_HEADER,
+)
 
 log = get_logger(__name__)
 
@@ -121,11 +136,18 @@ class Consumer:
             except StageFailed as exc:
                 await self._fail(message, span, job_id, exc.reason, exc, webhook_url, exc.category)
                 self._record(started, "failed")
+            except RetryLater as exc:
+                outcome = await self._retry(message, span, job_id, exc.reason, exc, webhook_url, exc.category)
+                self._record(started, outcome)
             except Exception as exc:
+                # Unexpected: possibly transient (a dropped connection deep in a library), so it is retried
+                # like one; a bug fails the job after the last attempt with this reason.
                 reason = f"internal error in {self._stage or 'consumer'}: {type(exc).__name__}: {exc}"
                 log.exception("handler crashed", queue=self._spec.name)
-                await self._fail(message, span, job_id, reason, exc, webhook_url, FailureCategory.INTERNAL_ERROR)
-                self._record(started, "failed")
+                outcome = await self._retry(
+                    message, span, job_id, reason, exc, webhook_url, FailureCategory.INTERNAL_ERROR
+                )
+                self._record(started, outcome)
             else:
                 await message.ack()
                 self._record(started, "succeeded")
@@ -182,6 +204,7 @@ class Consumer:
             message_id=message.message_id,
             body_size=len(message.body),
             job_id=job_id,
+            attempt=attempt_of(message),
         ) as span:
             yield span
 
@@ -199,6 +222,75 @@ class Consumer:
                 {attributes.STAGE: self._stage.value, attributes.STAGE_OUTCOME: outcome},
             )
 
+    async def _retry(
+        self,
+        message: AbstractIncomingMessage,
+        span: Span,
+        job_id: str | None,
+        reason: str,
+        exc: BaseException,
+        webhook_url: str | None,
+        category: FailureCategory,
+    ) -> str:
+        """Schedule the next attempt through the delay queue, or give up after the last one.
+        Returns the stage outcome to record (`retried` or `failed`)."""
+        attempt = attempt_of(message)
+        settings = self._broker.settings
+        if attempt >= settings.max_attempts:
+            final = f"{reason} (gave up after {attempt} attempts)"
+            await self._park(message, final, category, attempt)
+            await self._fail(message, span, job_id, final, exc, webhook_url, category, parked=True)
+            return "failed"
+        delay = settings.retry_delay_s(attempt)
+        headers = dict(message.headers or {})
+        headers[ATTEMPT_HEADER] = attempt + 1
+        previous = previous_attempt_header(span)
+        if previous is not None:
+            headers[PREVIOUS_ATTEMPT_HEADER] = previous
+        try:
+            await self._broker.publish_to_queue(
+                retry_queue_name(self._spec.name, delay), message.body, headers, message.message_id
+            )
+        except PublishFailed as publish_error:
+            log.error("retry not scheduled; message returned to its queue", error=str(publish_error))
+            await message.nack(requeue=True)
+            return "retried"
+        span.record_exception(exc)
+        span.set_status(StatusCode.ERROR, f"attempt {attempt} of {settings.max_attempts} failed: {reason}")
+        span.set_attribute(attributes.FAILURE_REASON, reason)
+        span.set_attribute(attributes.FAILURE_CATEGORY, category.value)
+        span.add_event("reelscope.retry.scheduled", {attributes.ATTEMPT: attempt + 1, "delay_s": delay})
+        self._telemetry.instruments.retries.add(
+            1, {attributes.QUEUE: self._spec.name, attributes.FAILURE_CATEGORY: category.value}
+        )
+        log.warning("retry scheduled", attempt=attempt, next_attempt_in_s=delay, reason=reason)
+        await message.ack()
+        return "retried"
+
+    async def _park(
+        self, message: AbstractIncomingMessage, reason: str, category: FailureCategory, attempt: int
+    ) -> bool:
+        """Copy the message into the parking queue with why, from where and after how many attempts
+        (what `reelscope dead-letters` shows and replays). False if the broker did not take it."""
+        headers = dict(message.headers or {})
+        headers |= {
+            ORIGIN_QUEUE_HEADER: self._spec.name,
+            ORIGIN_ROUTING_KEY_HEADER: message.routing_key or "",
+            REASON_HEADER: reason[:1000],
+            CATEGORY_HEADER: category.value,
+            ATTEMPT_HEADER: attempt,
+        }
+        try:
+            await self._broker.publish_to_queue(PARKING_QUEUE, message.body, headers, message.message_id)
+        except PublishFailed as exc:
+            log.error("message could not be parked", error=str(exc))
+            return False
+        self._telemetry.instruments.dead_letters.add(
+            1, {attributes.QUEUE: self._spec.name, attributes.FAILURE_CATEGORY: category.value}
+        )
+        log.error("message parked", queue=self._spec.name, reason=reason, attempts=attempt)
+        return True
+
     async def _fail(
         self,
         message: AbstractIncomingMessage,
@@ -208,6 +300,8 @@ class Consumer:
         exc: BaseException,
         webhook_url: str | None,
         category: FailureCategory,
+        *,
+        parked: bool = False,
     ) -> None:
         span.record_exception(exc)
         span.set_status(StatusCode.ERROR, reason)
@@ -220,5 +314,20 @@ class Consumer:
             )
             await message.ack()
             return
-        log.error("message parked", queue=self._spec.name, reason=reason)
-        await message.reject(requeue=False)
+        if parked or await self._park(message, reason, category, attempt_of(message)):
+            await message.ack()
+        else:
+            await message.reject(requeue=False)  # the dead-letter exchange parks it, without the headers
+
+
+def attempt_of(message: AbstractIncomingMessage) -> int:
+    """Which delivery attempt this is (1 for the first), from our header."""
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, int | str):
+        return 1
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return 1

@@ -13,6 +13,16 @@ class StageFailed(Exception):
         self.category = category
 
 
+class RetryLater(Exception):
+    """A transient failure (storage or broker hiccup, a webhook answering 5xx or timing out): deliver the
+    message again after a delay; after the last attempt the job fails with this reason."""
+
+    def __init__(self, reason: str, category: FailureCategory = FailureCategory.PROCESSING_ERROR) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.category = category
+
+
 class PublishFailed(Exception):
     """The broker did not confirm a publish in time, refused it, or could not route it."""
 

@@ -13,3 +13,12 @@ class BrokerSettings(BaseSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0, description="Bound on waiting for a publisher confirm")
     prefetch: int = Field(default=1, ge=1, le=1000, description="Unacked messages per consumer")
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=20, description="Deliveries of a message before it is parked")
+    retry_delays_s: tuple[float, ...] = Field(
+        default=(1.0, 5.0, 30.0, 120.0),
+        description="Delay before retry n (the last one repeats): REELSCOPE_RETRY_DELAYS_S=[1,5,30,120]",
+    )
+
+    def retry_delay_s(self, attempt: int) -> float:
+        """How long to wait before delivering attempt `attempt + 1` (exponential-ish, from the table)."""
+        return self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]

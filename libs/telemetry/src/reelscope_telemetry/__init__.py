@@ -12,7 +12,13 @@ from reelscope_telemetry import attributes
 from reelscope_telemetry._job import JobIdSpanProcessor, current_job_id, job_scope
 from reelscope_telemetry._setup import Telemetry, init_telemetry, sdk_disabled
 from reelscope_telemetry.instruments import Instruments
-from reelscope_telemetry.messaging import consumer_span, current_trace_id, producer_span
+from reelscope_telemetry.messaging import (
+    PREVIOUS_ATTEMPT_HEADER,
+    consumer_span,
+    current_trace_id,
+    previous_attempt_header,
+    producer_span,
+)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
@@ -22,6 +28,7 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
 
 
 __all__ = [
+    "PREVIOUS_ATTEMPT_HEADER",
     "Instruments",
     "JobIdSpanProcessor",
     "Telemetry",
@@ -32,6 +39,7 @@ __all__ = [
     "get_logger",
     "init_telemetry",
     "job_scope",
+    "previous_attempt_header",
     "producer_span",
     "sdk_disabled",
 ]

@@ -98,3 +98,9 @@ TOOL_TIMEOUT: Final = "reelscope.tool.timeout_s"
 
 TOOL_PEAK_RSS: Final = "reelscope.tool.peak_rss_bytes"
 """Peak resident memory of a media tool process (Linux `VmHWM`), sampled while it ran."""
+
+QUEUE: Final = "reelscope.queue"
+"""The work queue a message came from (a fixed set of names): allowed on metrics."""
+
+ATTEMPT: Final = "reelscope.attempt"
+"""Which delivery attempt of a message a span handles (1 = first): spans only."""

@@ -59,6 +59,8 @@ class Instruments:
     ffmpeg_processes: UpDownCounter
     stage_cpu_time: Counter
     job_cost: Histogram
+    retries: Counter
+    dead_letters: Counter
 
 
 def create_instruments(meter: Meter) -> Instruments:
@@ -167,5 +169,15 @@ def create_instruments(meter: Meter) -> Instruments:
             unit="{currency_unit}",
             description="Estimated compute cost of a finished job: its CPU seconds times the price per CPU hour.",
             explicit_bucket_boundaries_advisory=COST_BUCKETS,
+        ),
+        retries=meter.create_counter(
+            "reelscope.messages.retried",
+            unit="{message}",
+            description="Messages scheduled for a delayed retry after a transient failure, by queue and category.",
+        ),
+        dead_letters=meter.create_counter(
+            "reelscope.messages.dead_lettered",
+            unit="{message}",
+            description="Messages moved to the parking queue (malformed, or out of attempts), by queue and category.",
         ),
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.trace import Link, Span, SpanKind, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from reelscope_telemetry._job import job_scope
 
@@ -82,12 +83,16 @@ def consumer_span(
     message_id: str | None,
     body_size: int,
     job_id: str | None,
+    attempt: int = 1,
 ) -> Iterator[Span]:
     """A CONSUMER span, child of the publisher's span, inside the job's scope when the job is known.
 
+    A redelivered retry (attempt > 1) stays the child of the original publish, so it is in the job's trace,
+    and carries a span link to the attempt before it (header `PREVIOUS_ATTEMPT_HEADER`).
     Exceptions propagate; the span records them and ends with status ERROR.
     """
     parent = propagate.extract(headers, getter=_GETTER)
+    links = _previous_attempt_link(headers)
     destination = destination_name(exchange, routing_key, queue)
     attributes: dict[str, str | int] = {
         "messaging.system": MESSAGING_SYSTEM,
@@ -99,14 +104,37 @@ def consumer_span(
     }
     if message_id:
         attributes["messaging.message.id"] = message_id
+    if attempt > 1:
+        attributes["reelscope.attempt"] = attempt
     with tracer.start_as_current_span(
-        f"process {destination}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+        f"process {destination}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes, links=links
     ) as span:
         if job_id is None:
             yield span
         else:
             with job_scope(job_id):
                 yield span
+
+
+PREVIOUS_ATTEMPT_HEADER = "x-reelscope-previous-attempt"
+"""W3C traceparent of the consumer span of the attempt that scheduled this retry."""
+
+
+def previous_attempt_header(span: Span) -> str | None:
+    """The value a retry carries so the next attempt's span can link back to `span`."""
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+
+
+def _previous_attempt_link(headers: Mapping[str, Any]) -> list[Link]:
+    values = _GETTER.get(headers, PREVIOUS_ATTEMPT_HEADER)
+    if not values:
+        return []
+    linked = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": values[0]}))
+    ctx = linked.get_span_context()
+    return [Link(ctx, {"reelscope.link": "previous_attempt"})] if ctx.is_valid else []
 
 
 def current_trace_id() -> str | None:

@@ -1,0 +1,11 @@
+"""Our AMQP headers: the attempt count of a redelivered message, and why and from where a message was parked."""
+
+ATTEMPT_HEADER = "x-reelscope-attempt"
+"""1 for the first delivery; a retry carries the attempt it will be."""
+ORIGIN_QUEUE_HEADER = "x-reelscope-origin-queue"
+"""The work queue a parked message came from (where a replay puts it back)."""
+ORIGIN_ROUTING_KEY_HEADER = "x-reelscope-routing-key"
+REASON_HEADER = "x-reelscope-reason"
+"""Why it was parked, for humans."""
+CATEGORY_HEADER = "x-reelscope-category"
+"""Why it was parked, as a `FailureCategory` value."""
