@@ -1,4 +1,9 @@
-"""Webhook payloads and their delivery over a traced HTTP client (the trace ends with the call)."""
+"""Webhook payloads and their delivery over a traced HTTP client (the trace ends with the call).
+
+A delivery's id is derived from the job and the event (`delivery_id()`), so every retry of the same
+notification carries the same id and a receiver can drop duplicates. A 5xx answer, a timeout or a
+network error is transient (the consume loop retries it with backoff); a 4xx answer is the receiver
+refusing, and is final."""
 
 import time
 import uuid
@@ -22,6 +27,8 @@ class DeliveryResult:
     delivered: bool
     outcome: str
     detail: str
+    transient: bool = False
+    """Worth another attempt (5xx, 408, 429, timeout, connection error)."""
 
 
 FinalEvent = JobCompleted | JobFailed | JobCancelled
@@ -50,23 +57,33 @@ def payload(event: FinalEvent, delivery_id: str) -> dict[str, Any]:
     return body
 
 
+DELIVERY_NAMESPACE = uuid.UUID("6f1d3c2e-8b1a-4e55-9f0c-2a7d5e3b9c41")
+
+
+def delivery_id(event: FinalEvent) -> str:
+    """Stable per job and outcome: the same on every attempt."""
+    return uuid.uuid5(DELIVERY_NAMESPACE, f"{event.job_id}/{event.kind}").hex
+
+
 async def deliver(client: httpx.AsyncClient, telemetry: Telemetry, event: FinalEvent, url: str) -> DeliveryResult:
-    """POST the payload once; a non-2xx answer or a network error is reported, not raised."""
-    delivery_id = uuid.uuid4().hex
+    """POST the payload once and say what happened; `transient` results are worth retrying."""
+    delivery = delivery_id(event)
     started = time.perf_counter()
     with telemetry.tracer.start_as_current_span("webhook.deliver") as span:
-        span.set_attribute("reelscope.webhook.delivery_id", delivery_id)
+        span.set_attribute("reelscope.webhook.delivery_id", delivery)
         try:
             response = await client.post(
                 url,
-                json=payload(event, delivery_id),
-                headers={"User-Agent": USER_AGENT, "X-Reelscope-Delivery": delivery_id},
+                json=payload(event, delivery),
+                headers={"User-Agent": USER_AGENT, "X-Reelscope-Delivery": delivery},
             )
         except httpx.HTTPError as exc:
-            result = DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}")
+            result = DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}", True)
         else:
             if response.is_success:
                 result = DeliveryResult(True, "delivered", f"webhook answered {response.status_code}")
+            elif response.status_code >= 500 or response.status_code in (408, 429):
+                result = DeliveryResult(False, "error", f"webhook answered {response.status_code}", True)
             else:
                 result = DeliveryResult(False, "rejected", f"webhook answered {response.status_code}")
         span.set_attribute(attributes.WEBHOOK_OUTCOME, result.outcome)
@@ -75,5 +92,5 @@ async def deliver(client: httpx.AsyncClient, telemetry: Telemetry, event: FinalE
     outcome = {attributes.WEBHOOK_OUTCOME: result.outcome}
     telemetry.instruments.webhook_deliveries.add(1, outcome)
     telemetry.instruments.webhook_duration.record(time.perf_counter() - started, outcome)
-    log.info("webhook delivery", outcome=result.outcome, detail=result.detail, delivery_id=delivery_id)
+    log.info("webhook delivery", outcome=result.outcome, detail=result.detail, delivery_id=delivery)
     return result

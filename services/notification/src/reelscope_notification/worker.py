@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import httpx
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from reelscope_contracts import JobCancelled, JobCompleted, JobEvent, JobFailed, JobNotified
-from reelscope_messaging import StageFailed, WorkerContext
+from reelscope_contracts import FailureCategory, JobCancelled, JobCompleted, JobEvent, JobFailed, JobNotified
+from reelscope_messaging import RetryLater, StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
 from reelscope_telemetry import attributes, get_logger
 
@@ -34,6 +34,8 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
                 )
                 return
             result = await deliver(client, ctx.telemetry, event, event.webhook_url)
+            if result.transient:
+                raise RetryLater(result.detail, FailureCategory.PROCESSING_ERROR)
             await ctx.broker.publish(JobNotified(job_id=event.job_id, delivered=result.delivered, detail=result.detail))
 
         return handle

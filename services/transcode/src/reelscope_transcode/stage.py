@@ -14,7 +14,7 @@ from typing import Protocol
 
 from opentelemetry.util.types import AttributeValue
 from reelscope_contracts import FailureCategory, JobKeys, JobSubmitted, JobTranscoded, StageName
-from reelscope_messaging import StageFailed
+from reelscope_messaging import RetryLater, StageFailed
 from reelscope_storage import InvalidKey, ObjectNotFound, Storage, StorageError
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
@@ -83,7 +83,7 @@ class TranscodeStage:
         except ObjectNotFound as exc:
             raise StageFailed(f"input file is missing from storage: {exc}", FailureCategory.STORAGE_ERROR) from exc
         except StorageError as exc:
-            raise StageFailed(f"storage failed: {exc}", FailureCategory.STORAGE_ERROR) from exc
+            raise RetryLater(f"storage failed: {exc}", FailureCategory.STORAGE_ERROR) from exc
         finally:
             cpu_s = max(0.0, children_cpu_s() - cpu_before)
             self.telemetry.instruments.stage_cpu_time.add(cpu_s, STAGE_ATTRIBUTES)

@@ -12,7 +12,7 @@ from typing import Final
 
 from opentelemetry import trace
 from reelscope_contracts import FailureCategory, JobCompleted, JobKeys, JobTranscoded, StageName, TranscriptInfo
-from reelscope_messaging import StageFailed
+from reelscope_messaging import RetryLater, StageFailed
 from reelscope_storage import ObjectNotFound, Storage, StorageError
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
@@ -74,7 +74,7 @@ class Transcriber:
             async with self.storage.output_dir(keys.transcript_prefix) as out:
                 await asyncio.to_thread(write_transcript_files, out, keys, transcript)
         except StorageError as exc:
-            raise StageFailed(f"could not store the transcript: {exc}", FailureCategory.STORAGE_ERROR) from exc
+            raise RetryLater(f"could not store the transcript: {exc}", FailureCategory.STORAGE_ERROR) from exc
         self._record(tally, transcript, time.perf_counter() - started, event.duration_seconds)
         text, truncated = truncate(transcript.text)
         return JobCompleted(
@@ -113,7 +113,7 @@ class Transcriber:
                     f"the job's audio {event.audio_key} is missing from storage", FailureCategory.STORAGE_ERROR
                 ) from exc
             except StorageError as exc:
-                raise StageFailed(f"could not read the job's audio: {exc}", FailureCategory.STORAGE_ERROR) from exc
+                raise RetryLater(f"could not read the job's audio: {exc}", FailureCategory.STORAGE_ERROR) from exc
             except AudioUnreadable as exc:
                 raise StageFailed(str(exc), FailureCategory.INVALID_INPUT) from exc
             except RecognitionFailed as exc:

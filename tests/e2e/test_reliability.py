@@ -1,0 +1,81 @@
+"""Delivery guarantees on the local stack: a webhook that fails transiently is retried with backoff and the
+same delivery id until it answers, and the job records the delivery once."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from reelscope_cli.client import ApiClient
+from reelscope_cli.otlp_files import read_spans
+from reelscope_cli.samples import make_silent_clip
+from reelscope_cli.stack.settings import StackSettings
+
+pytestmark = pytest.mark.e2e
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """Answers 503 to the first two deliveries of each job, then 204."""
+
+    seen: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        attempts = sum(1 for s in type(self).seen if s["body"]["job_id"] == body["job_id"])
+        type(self).seen.append({"delivery": self.headers.get("X-Reelscope-Delivery"), "body": body})
+        self.send_response(503 if attempts < 2 else 204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def flaky_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    _Flaky.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Flaky.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_5xx_is_retried_with_the_same_delivery_id(
+    local_stack: StackSettings, flaky_receiver: tuple[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """Two 503s then 204: three POSTs, one delivery id, the notification stage `succeeded`, and the job's trace
+    holds the three notification attempts, each retry linked to the attempt before."""
+    url, seen = flaky_receiver
+    with ApiClient(local_stack.ingest_url) as api:
+        accepted = api.submit(make_silent_clip(tmp_path / "silent.mp4"), url)
+        api.wait(accepted["job_id"], timeout_s=120)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = api.job(accepted["job_id"])
+            if next(s for s in job["stages"] if s["name"] == "notification")["status"] != "pending":
+                break
+            time.sleep(0.5)
+    ours = [s for s in seen if s["body"]["job_id"] == accepted["job_id"]]
+    assert len(ours) == 3
+    assert len({s["delivery"] for s in ours}) == 1
+    assert next(s for s in job["stages"] if s["name"] == "notification")["status"] == "succeeded"
+    deadline = time.monotonic() + 30
+    attempts: list[Any] = []
+    while time.monotonic() < deadline and len(attempts) < 3:
+        spans = read_spans(local_stack.telemetry_dir / "traces.jsonl")
+        attempts = [
+            s
+            for s in spans
+            if s.trace_id == accepted["trace_id"] and s.kind == "CONSUMER" and s.name.endswith("reelscope.notification")
+        ]
+        time.sleep(1)
+    assert sorted(s.attributes.get("reelscope.attempt", 1) for s in attempts) == [1, 2, 3]
+    assert [s.status for s in sorted(attempts, key=lambda s: s.attributes.get("reelscope.attempt", 1))] == [
+        "ERROR",
+        "ERROR",
+        "UNSET",
+    ]
