@@ -1,12 +1,14 @@
 """`reelscope submit|status|cancel|trace|logs`: follow a job from the terminal."""
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reelscope_cli import dead_letters
 from reelscope_cli.client import ApiClient
 from reelscope_cli.otlp_files import format_tree, read_logs, read_spans
 from reelscope_cli.stack.settings import StackSettings
@@ -71,6 +73,32 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0 if logs else 1
 
 
+def _amqp_url() -> str:
+    return os.environ.get("REELSCOPE_AMQP_URL", f"amqp://guest:guest@127.0.0.1:{StackSettings().amqp_port}/")
+
+
+def cmd_dead_letters_list(args: argparse.Namespace) -> int:
+    letters = asyncio.run(dead_letters.list_dead_letters(_amqp_url(), args.limit))
+    for letter in letters:
+        print(
+            f"{letter.message_id}  from {letter.origin_queue or '?'}  job {letter.job_id or '?'}  "
+            f"attempts {letter.attempts or '?'}\n    {letter.reason}"
+        )
+    print(f"{len(letters)} parked message(s) shown")
+    return 0
+
+
+def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
+    if not args.all and not args.message_ids:
+        print("name message ids to replay, or --all", file=sys.stderr)
+        return 2
+    replayed = asyncio.run(dead_letters.replay(_amqp_url(), None if args.all else set(args.message_ids)))
+    for letter in replayed:
+        print(f"replayed {letter.message_id} to {letter.origin_queue} (job {letter.job_id or '?'})")
+    print(f"{len(replayed)} message(s) replayed")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reelscope", description="Submit and follow Reelscope jobs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
         command = commands.add_parser(name, help=text)
         command.add_argument("job_id")
         command.set_defaults(run=run)
+    dead = commands.add_parser("dead-letters", help="inspect or replay messages in the parking queue")
+    actions = dead.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="show parked messages with their reason (they stay parked)")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(run=cmd_dead_letters_list)
+    replaying = actions.add_parser("replay", help="put parked messages back on their queues, attempts reset")
+    replaying.add_argument("message_ids", nargs="*", help="ids shown by `list`")
+    replaying.add_argument("--all", action="store_true", help="replay every parked message")
+    replaying.set_defaults(run=cmd_dead_letters_replay)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
