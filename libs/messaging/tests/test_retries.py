@@ -93,7 +93,8 @@ async def test_out_of_attempts_parks_the_message_and_fails_the_job(
     fast_broker: Broker, telemetry: CapturedTelemetry
 ) -> None:
     """Always transient: after the third attempt the message is parked with reason, origin and attempt count,
-    and job.failed says it gave up after 3 attempts. A permanent failure is not retried at all."""
+    the give-up hook hears it once, and job.failed says it gave up after 3 attempts. A permanent failure is
+    not retried at all (and is no give-up)."""
     spec = QueueSpec(f"reelscope.test.giveup.{uuid.uuid4().hex[:8]}", (RoutingKey.SUBMITTED,))
     failed = await fast_broker.declare_queue(QueueSpec(f"{spec.name}.failed", (RoutingKey.FAILED,)))
     assert fast_broker.channel is not None
@@ -107,6 +108,11 @@ async def test_out_of_attempts_parks_the_message_and_fails_the_job(
             raise StageFailed("input is not media", FailureCategory.INVALID_INPUT)
         raise RetryLater("webhook answered 503")
 
+    gave_up: list[tuple[str, str]] = []
+
+    async def give_up(event: JobSubmitted, reason: str) -> None:  # type: ignore[misc]
+        gave_up.append((event.job_id, reason))
+
     consumer = Consumer(
         fast_broker,
         telemetry.telemetry,
@@ -114,6 +120,7 @@ async def test_out_of_attempts_parks_the_message_and_fails_the_job(
         handler,  # type: ignore[arg-type]
         stage=StageName.TRANSCODE,
         policy=FailurePolicy.FAIL_JOB,
+        on_give_up=give_up,  # type: ignore[arg-type]
     )
     await consumer.start()
     await fast_broker.publish(_job(doomed))
@@ -134,6 +141,7 @@ async def test_out_of_attempts_parks_the_message_and_fails_the_job(
 
     await asyncio.wait_for(collect(), 15)
     assert calls == {doomed: 3, broken: 1}
+    assert gave_up == [(doomed, "webhook answered 503 (gave up after 3 attempts)")]
     assert events[doomed].reason == "webhook answered 503 (gave up after 3 attempts)"
     assert events[broken].reason == "input is not media"
     found = None

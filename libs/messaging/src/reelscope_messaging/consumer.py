@@ -47,6 +47,8 @@ from reelscope_messaging.headers import (
 log = get_logger(__name__)
 
 Handler = Callable[[JobEvent], Awaitable[None]]
+GiveUp = Callable[[JobEvent, str], Awaitable[None]]
+"""Called once a message ran out of attempts (after it was parked), with the final reason."""
 
 
 class FailurePolicy(Enum):
@@ -91,6 +93,7 @@ class Consumer:
         stage: StageName | None,
         policy: FailurePolicy,
         cancellation: CancellationWatch | None = None,
+        on_give_up: GiveUp | None = None,
     ) -> None:
         self._broker = broker
         self._telemetry = telemetry
@@ -99,6 +102,7 @@ class Consumer:
         self._stage = stage
         self._policy = policy
         self._cancellation = cancellation
+        self._on_give_up = on_give_up
         self.consumer_tag: ConsumerTag | None = None
 
     async def start(self) -> None:
@@ -137,7 +141,7 @@ class Consumer:
                 await self._fail(message, span, job_id, exc.reason, exc, webhook_url, exc.category)
                 self._record(started, "failed")
             except RetryLater as exc:
-                outcome = await self._retry(message, span, job_id, exc.reason, exc, webhook_url, exc.category)
+                outcome = await self._retry(message, span, event, exc.reason, exc, webhook_url, exc.category)
                 self._record(started, outcome)
             except Exception as exc:
                 # Unexpected: possibly transient (a dropped connection deep in a library), so it is retried
@@ -145,7 +149,7 @@ class Consumer:
                 reason = f"internal error in {self._stage or 'consumer'}: {type(exc).__name__}: {exc}"
                 log.exception("handler crashed", queue=self._spec.name)
                 outcome = await self._retry(
-                    message, span, job_id, reason, exc, webhook_url, FailureCategory.INTERNAL_ERROR
+                    message, span, event, reason, exc, webhook_url, FailureCategory.INTERNAL_ERROR
                 )
                 self._record(started, outcome)
             else:
@@ -226,7 +230,7 @@ class Consumer:
         self,
         message: AbstractIncomingMessage,
         span: Span,
-        job_id: str | None,
+        event: JobEvent,
         reason: str,
         exc: BaseException,
         webhook_url: str | None,
@@ -239,7 +243,12 @@ class Consumer:
         if attempt >= settings.max_attempts:
             final = f"{reason} (gave up after {attempt} attempts)"
             await self._park(message, final, category, attempt)
-            await self._fail(message, span, job_id, final, exc, webhook_url, category, parked=True)
+            if self._on_give_up is not None:
+                try:
+                    await self._on_give_up(event, final)
+                except Exception:
+                    log.exception("give-up hook failed", queue=self._spec.name)
+            await self._fail(message, span, event.job_id, final, exc, webhook_url, category, parked=True)
             return "failed"
         delay = settings.retry_delay_s(attempt)
         headers = dict(message.headers or {})

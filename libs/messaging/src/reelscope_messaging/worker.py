@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pydantic import Field
-from reelscope_contracts import QueueSpec, StageName
+from reelscope_contracts import JobEvent, QueueSpec, StageName
 from reelscope_telemetry import Telemetry, get_logger, init_telemetry
 
 from reelscope_messaging.broker import Broker, connect_with_retry
@@ -59,9 +59,12 @@ class WorkerSpec:
     """Listen for `job.cancelled`: skip and stop cancelled jobs (processing stages)."""
     cancel_marker_exists: MarkerCheck | None = None
     """How to see a cancellation that happened while this process was not listening (storage marker)."""
+    give_up: "GiveUpHook | None" = None
+    """What to publish when a message runs out of attempts under `FailurePolicy.PARK` (the job is not failed)."""
 
 
 HandlerFactory = Callable[[WorkerContext], Handler]
+GiveUpHook = Callable[[WorkerContext, JobEvent, str], Awaitable[None]]
 Cleanup = Callable[[], Awaitable[None]]
 
 
@@ -86,16 +89,22 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
             if spec.cancellable:
                 watch = CancellationWatch(spec.cancel_marker_exists)
                 await watch.start(broker, telemetry)
-            handler = factory(
-                WorkerContext(
-                    broker=broker,
-                    telemetry=telemetry,
-                    progress_interval_s=settings.progress_interval_s,
-                    cancellation=watch,
-                )
+            ctx = WorkerContext(
+                broker=broker,
+                telemetry=telemetry,
+                progress_interval_s=settings.progress_interval_s,
+                cancellation=watch,
             )
+            hook = spec.give_up
             consumer = Consumer(
-                broker, telemetry, spec.queue, handler, stage=spec.stage, policy=spec.policy, cancellation=watch
+                broker,
+                telemetry,
+                spec.queue,
+                factory(ctx),
+                stage=spec.stage,
+                policy=spec.policy,
+                cancellation=watch,
+                on_give_up=(lambda event, reason: hook(ctx, event, reason)) if hook is not None else None,
             )
             await consumer.start()
             log.info("worker ready", service=spec.service_name)

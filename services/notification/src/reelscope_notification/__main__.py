@@ -5,13 +5,13 @@ from reelscope_contracts.topology import NOTIFICATION
 from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
 
 from reelscope_notification.config import NotificationSettings
-from reelscope_notification.worker import build_handler
+from reelscope_notification.worker import build_handler, record_give_up
 
 
 def main() -> None:
     settings = NotificationSettings()
     # A failed notification must not fail the job again (that would notify again): park it instead.
-    spec = WorkerSpec("notification", NOTIFICATION, StageName.NOTIFICATION, FailurePolicy.PARK)
+    spec = WorkerSpec("notification", NOTIFICATION, StageName.NOTIFICATION, FailurePolicy.PARK, give_up=record_give_up)
     run_worker(spec, settings, build_handler(settings))
 
 

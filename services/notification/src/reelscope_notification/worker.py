@@ -41,3 +41,8 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
         return handle
 
     return factory
+
+
+async def record_give_up(ctx: WorkerContext, event: JobEvent, reason: str) -> None:
+    """The webhook never answered well enough: record the notification as failed (the message is parked)."""
+    await ctx.broker.publish(JobNotified(job_id=event.job_id, delivered=False, detail=reason))
