@@ -3,13 +3,10 @@ ffmpeg, pocketsphinx, the collector and Prometheus; every assertion reads what t
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from reelscope_cli.client import ApiClient, PrometheusClient
@@ -21,31 +18,6 @@ pytestmark = pytest.mark.e2e
 
 SECOND_SENTENCE = "please send the green paper to the office before noon today"
 ALL_SERVICES = {"ingest", "transcode", "transcription", "notification"}
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    deliveries: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        type(self).deliveries.append({"headers": dict(self.headers), "body": json.loads(body)})
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@pytest.fixture(scope="module")
-def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A real local HTTP server that records webhook deliveries."""
-    _Receiver.deliveries = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Receiver.deliveries
-    server.shutdown()
-    server.server_close()
 
 
 @dataclass
@@ -80,12 +52,12 @@ def _trace_complete(spans: list[SpanRecord], failed: bool) -> bool:
 @pytest.fixture(scope="module")
 def run(
     local_stack: StackSettings,
-    webhook_receiver: tuple[str, list[dict[str, Any]]],
+    webhook_receiver: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Run:
     """Submit the three jobs, wait for them to end and for their telemetry to be exported."""
     media: Path = tmp_path_factory.mktemp("media")
-    url, deliveries = webhook_receiver
+    url, deliveries = webhook_receiver.url, webhook_receiver.deliveries
     clips = [
         make_speech_clip(media / "one.mp4", DEMO_SENTENCE),
         make_speech_clip(media / "two.mp4", SECOND_SENTENCE, "854x480"),

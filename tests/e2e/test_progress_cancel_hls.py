@@ -4,12 +4,9 @@ collector): what a user sees through the API, in storage, in webhooks and in the
 import asyncio
 import json
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import aio_pika
 import pytest
@@ -26,30 +23,6 @@ PARAGRAPH = (
     "start in the spring and should take about two years. the mayor thanked everyone for their patience "
     "and promised to publish the final drawings before the summer holidays."
 )
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    deliveries: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        type(self).deliveries.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A real local HTTP server recording webhook bodies."""
-    _Receiver.deliveries = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Receiver.deliveries
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +90,11 @@ async def test_progress_is_reported_throttled_and_reaches_100(
 
 
 def test_cancel_stops_ffmpeg_removes_outputs_and_notifies(
-    local_stack: StackSettings, long_clip: Path, receiver: tuple[str, list[dict[str, Any]]]
+    local_stack: StackSettings, long_clip: Path, webhook_receiver: Any
 ) -> None:
     """DELETE during transcode: ffmpeg is gone within seconds, no media is published, later stages never run,
     the webhook says `cancelled`, and the job's trace shows the transcode span where it stopped."""
-    url, deliveries = receiver
+    url = webhook_receiver.url
     with ApiClient(local_stack.ingest_url) as api:
         accepted = api.submit(long_clip, url)
         job_id = accepted["job_id"]
@@ -151,9 +124,9 @@ def test_cancel_stops_ffmpeg_removes_outputs_and_notifies(
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
     assert not list((local_stack.storage_dir / ".staging").glob("*/*")), "staged outputs were discarded"
     notice_deadline = time.monotonic() + 30
-    while time.monotonic() < notice_deadline and not any(d["job_id"] == job_id for d in deliveries):
+    while time.monotonic() < notice_deadline and not webhook_receiver.of_job(job_id):
         time.sleep(0.5)
-    notice = next(d for d in deliveries if d["job_id"] == job_id)
+    notice = webhook_receiver.of_job(job_id)[0]["body"]
     assert notice["status"] == "cancelled"
     assert notice["cancelled_during_stage"] == "transcode"
     trace_deadline = time.monotonic() + 30

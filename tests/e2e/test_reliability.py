@@ -1,13 +1,9 @@
 """Delivery guarantees on the local stack: a webhook that fails transiently is retried with backoff and the
 same delivery id until it answers, and the job records the delivery once."""
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from reelscope_cli.client import ApiClient
@@ -18,38 +14,12 @@ from reelscope_cli.stack.settings import StackSettings
 pytestmark = pytest.mark.e2e
 
 
-class _Flaky(BaseHTTPRequestHandler):
-    """Answers 503 to the first two deliveries of each job, then 204."""
-
-    seen: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-        attempts = sum(1 for s in type(self).seen if s["body"]["job_id"] == body["job_id"])
-        type(self).seen.append({"delivery": self.headers.get("X-Reelscope-Delivery"), "body": body})
-        self.send_response(503 if attempts < 2 else 204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@pytest.fixture(scope="module")
-def flaky_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    _Flaky.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Flaky.seen
-    server.shutdown()
-    server.server_close()
-
-
 def test_webhook_5xx_is_retried_with_the_same_delivery_id(
-    local_stack: StackSettings, flaky_receiver: tuple[str, list[dict[str, Any]]], tmp_path: Path
+    local_stack: StackSettings, flaky_webhook_receiver: Any, tmp_path: Path
 ) -> None:
     """Two 503s then 204: three POSTs, one delivery id, the notification stage `succeeded`, and the job's trace
     holds the three notification attempts, each retry linked to the attempt before."""
-    url, seen = flaky_receiver
+    url = flaky_webhook_receiver.url
     with ApiClient(local_stack.ingest_url) as api:
         accepted = api.submit(make_silent_clip(tmp_path / "silent.mp4"), url)
         api.wait(accepted["job_id"], timeout_s=120)
@@ -59,9 +29,9 @@ def test_webhook_5xx_is_retried_with_the_same_delivery_id(
             if next(s for s in job["stages"] if s["name"] == "notification")["status"] != "pending":
                 break
             time.sleep(0.5)
-    ours = [s for s in seen if s["body"]["job_id"] == accepted["job_id"]]
+    ours = flaky_webhook_receiver.of_job(accepted["job_id"])
     assert len(ours) == 3
-    assert len({s["delivery"] for s in ours}) == 1
+    assert len({d["headers"]["X-Reelscope-Delivery"] for d in ours}) == 1
     assert next(s for s in job["stages"] if s["name"] == "notification")["status"] == "succeeded"
     deadline = time.monotonic() + 30
     attempts: list[Any] = []

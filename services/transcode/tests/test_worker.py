@@ -20,7 +20,7 @@ from reelscope_contracts import (
     StageProgress,
     StageStarted,
 )
-from reelscope_contracts.messages import JOB_EVENT_ADAPTER, JobEvent
+from reelscope_contracts.messages import JOB_EVENT_ADAPTER
 from reelscope_messaging import (
     Broker,
     CancellationWatch,
@@ -28,6 +28,7 @@ from reelscope_messaging import (
     FailurePolicy,
     WorkerContext,
 )
+from reelscope_messaging.testing import collect_events, private_queue
 from reelscope_storage import FilesystemStorage
 from reelscope_telemetry.testing import CapturedTelemetry
 from reelscope_transcode.config import TranscodeSettings
@@ -41,13 +42,9 @@ OUTCOMES = (JobTranscoded, JobFailed)
 @pytest.fixture
 async def events(broker: Broker) -> AsyncIterator[AbstractQueue]:
     """A private queue seeing what the stage publishes (a running stack's ingest consumes its own copy)."""
-    spec = QueueSpec(
-        f"reelscope.test.transcode-events.{uuid.uuid4().hex[:8]}",
-        (RoutingKey.STAGE_STARTED, RoutingKey.PROGRESS, RoutingKey.TRANSCODED, RoutingKey.FAILED),
-    )
-    queue = await broker.declare_queue(spec)
-    yield queue
-    await queue.delete(if_unused=False, if_empty=False)
+    bindings = (RoutingKey.STAGE_STARTED, RoutingKey.PROGRESS, RoutingKey.TRANSCODED, RoutingKey.FAILED)
+    async with private_queue(broker, "reelscope.test.transcode-events", bindings) as queue:
+        yield queue
 
 
 @pytest.fixture
@@ -63,23 +60,6 @@ async def deliver(broker: Broker, queue: QueueSpec, job: JobSubmitted) -> None:
     assert broker.channel is not None
     message = aio_pika.Message(job.model_dump_json().encode(), content_type="application/json")
     await broker.channel.default_exchange.publish(message, routing_key=queue.name)
-
-
-async def collect(queue: AbstractQueue, job_id: str, until: tuple[type, ...], timeout_s: float = 30) -> list[JobEvent]:
-    """This job's events from `queue`, in order, up to the first of type `until`."""
-    seen: list[JobEvent] = []
-    for _ in range(int(timeout_s * 10)):
-        message = await queue.get(fail=False)
-        if message is None:
-            await asyncio.sleep(0.1)
-            continue
-        await message.ack()
-        event = JOB_EVENT_ADAPTER.validate_json(message.body)
-        if event.job_id == job_id:
-            seen.append(event)
-            if isinstance(event, until):
-                return seen
-    raise AssertionError(f"no {until} for {job_id}; saw {seen}")
 
 
 def stage_outcomes(telemetry: CapturedTelemetry) -> list[str]:
@@ -102,7 +82,7 @@ async def test_handler_publishes_started_progress_then_transcoded(
     handle = build_handler(settings, storage)(ctx)
     job = await submit(clips("720p.mp4"))
     await handle(job)
-    seen = await collect(events, job.job_id, OUTCOMES)
+    seen = await collect_events(events, job.job_id, OUTCOMES)
     assert isinstance(seen[0], StageStarted)
     assert seen[0].stage is StageName.TRANSCODE
     progress = [e for e in seen if isinstance(e, StageProgress)]
@@ -138,7 +118,7 @@ async def test_refused_input_becomes_job_failed_with_its_category(
     await consumer.start()
     job = await submit(clips("image.png"))
     await deliver(broker, work_queue, job)
-    failed = (await collect(events, job.job_id, OUTCOMES))[-1]
+    failed = (await collect_events(events, job.job_id, OUTCOMES))[-1]
     assert isinstance(failed, JobFailed)
     assert failed.stage is StageName.TRANSCODE
     assert failed.category is FailureCategory.UNSUPPORTED_MEDIA
@@ -176,7 +156,7 @@ async def test_cancelled_job_stops_ffmpeg_and_publishes_no_outcome(
     await consumer.start()
     job = await submit(clips("long.mp4"))
     await deliver(broker, work_queue, job)
-    seen = await collect(events, job.job_id, (StageProgress,))
+    seen = await collect_events(events, job.job_id, (StageProgress,))
     assert watch.cancel(job.job_id)
     await asyncio.sleep(1.5)  # a late outcome would be published by now
     while (message := await events.get(fail=False)) is not None:

@@ -28,6 +28,7 @@ from reelscope_messaging import (
     StageFailed,
     WorkerContext,
 )
+from reelscope_messaging.testing import collect_events, private_queue
 from reelscope_storage import FilesystemStorage
 from reelscope_telemetry.testing import CapturedTelemetry
 from reelscope_transcription.config import TranscriptionSettings
@@ -43,29 +44,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def events(broker: Broker) -> AsyncIterator[AbstractQueue]:
     """A private queue seeing what the stage publishes (a running stack's ingest may consume its own copy)."""
-    spec = QueueSpec(
-        f"reelscope.test.transcription.{uuid.uuid4().hex[:8]}",
-        (RoutingKey.STAGE_STARTED, RoutingKey.PROGRESS, RoutingKey.COMPLETED),
-    )
-    queue = await broker.declare_queue(spec)
-    yield queue
-    await queue.delete(if_unused=False, if_empty=False)
-
-
-async def _drain_until_completed(queue: AbstractQueue, job_id: str, timeout_s: float = 30) -> list[object]:
-    seen: list[object] = []
-    for _ in range(int(timeout_s * 10)):
-        message = await queue.get(fail=False)
-        if message is None:
-            await asyncio.sleep(0.1)
-            continue
-        await message.ack()
-        event = JOB_EVENT_ADAPTER.validate_json(message.body)
-        if event.job_id == job_id:
-            seen.append(event)
-            if isinstance(event, JobCompleted):
-                return seen
-    raise AssertionError(f"no job.completed for {job_id}; saw {seen}")
+    bindings = (RoutingKey.STAGE_STARTED, RoutingKey.PROGRESS, RoutingKey.COMPLETED)
+    async with private_queue(broker, "reelscope.test.transcription", bindings) as queue:
+        yield queue
 
 
 async def test_handler_publishes_started_then_completed(
@@ -88,7 +69,7 @@ async def test_handler_publishes_started_then_completed(
 
     await handle(JobTranscoded(job_id=job_id, renditions=(), audio_key=keys.audio, duration_seconds=5.0))
 
-    seen = await _drain_until_completed(events, job_id)
+    seen = await collect_events(events, job_id, (JobCompleted,))
     assert isinstance(seen[0], StageStarted)
     completed = seen[-1]
     assert isinstance(completed, JobCompleted)

@@ -47,6 +47,9 @@ class WorkerContext:
         return ProgressReporter(self.broker, job_id, stage, interval_s=self.progress_interval_s)
 
 
+GiveUpHook = Callable[[WorkerContext, JobEvent, str], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class WorkerSpec:
     """Which queue a worker consumes, as which stage, and what a failure means."""
@@ -59,12 +62,11 @@ class WorkerSpec:
     """Listen for `job.cancelled`: skip and stop cancelled jobs (processing stages)."""
     cancel_marker_exists: MarkerCheck | None = None
     """How to see a cancellation that happened while this process was not listening (storage marker)."""
-    give_up: "GiveUpHook | None" = None
+    give_up: GiveUpHook | None = None
     """What to publish when a message runs out of attempts under `FailurePolicy.PARK` (the job is not failed)."""
 
 
 HandlerFactory = Callable[[WorkerContext], Handler]
-GiveUpHook = Callable[[WorkerContext, JobEvent, str], Awaitable[None]]
 Cleanup = Callable[[], Awaitable[None]]
 
 

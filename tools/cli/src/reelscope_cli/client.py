@@ -27,6 +27,14 @@ class _Closing:
         self.close()
 
 
+def _expect(response: httpx.Response, status: int, failure: str) -> dict[str, Any]:
+    """The JSON body of a response with the expected status; otherwise a RuntimeError saying what failed."""
+    if response.status_code != status:
+        raise RuntimeError(f"{failure} ({response.status_code}): {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
 class ApiClient(_Closing):
     """Calls `/v1/jobs` on one ingest instance."""
 
@@ -39,25 +47,14 @@ class ApiClient(_Closing):
             data["hls"] = "true" if hls else "false"
         with path.open("rb") as handle:
             response = self._http.post("/v1/jobs", files={"file": (path.name, handle)}, data=data)
-        if response.status_code != 202:
-            raise RuntimeError(f"submission refused ({response.status_code}): {response.text}")
-        accepted: dict[str, Any] = response.json()
-        return accepted
+        return _expect(response, 202, "submission refused")
 
     def job(self, job_id: str) -> dict[str, Any]:
-        response = self._http.get(f"/v1/jobs/{job_id}")
-        if response.status_code != 200:
-            raise RuntimeError(f"cannot read job {job_id} ({response.status_code}): {response.text}")
-        job: dict[str, Any] = response.json()
-        return job
+        return _expect(self._http.get(f"/v1/jobs/{job_id}"), 200, f"cannot read job {job_id}")
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a job; returns the job as it is now (status `cancelled`)."""
-        response = self._http.delete(f"/v1/jobs/{job_id}")
-        if response.status_code != 200:
-            raise RuntimeError(f"cannot cancel job {job_id} ({response.status_code}): {response.text}")
-        job: dict[str, Any] = response.json()
-        return job
+        return _expect(self._http.delete(f"/v1/jobs/{job_id}"), 200, f"cannot cancel job {job_id}")
 
     def wait(self, job_id: str, timeout_s: float = 300.0, show: bool = False) -> dict[str, Any]:
         """Poll until the job is final (drawing a progress bar when `show`)."""

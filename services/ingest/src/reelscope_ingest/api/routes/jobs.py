@@ -192,6 +192,5 @@ async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
             await state.store.mark_cancel_announced(job_id)
             log.info("job cancelled", stage=cancellation.running_stage)
             await _remove_outputs(state, keys)
-        refreshed = await state.store.get(job_id)
-    assert refreshed is not None
-    return job_view(refreshed, state.settings.cpu_hour_price, state.settings.cost_currency)
+    # The row as the cancel left it (what it shows cannot change afterwards): no second read.
+    return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency)

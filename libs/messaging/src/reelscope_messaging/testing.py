@@ -1,0 +1,42 @@
+"""Test seams for code that publishes to RabbitMQ: a private queue that sees what was published (a running
+stack's consumers keep their own copies), and a reader that picks one job's events out of it in order."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aio_pika.abc import AbstractQueue
+from reelscope_contracts import JobEvent, QueueSpec, RoutingKey
+from reelscope_contracts.messages import JOB_EVENT_ADAPTER
+
+from reelscope_messaging.broker import Broker
+
+
+@asynccontextmanager
+async def private_queue(broker: Broker, prefix: str, bindings: tuple[RoutingKey, ...]) -> AsyncIterator[AbstractQueue]:
+    """A uniquely named queue bound to `bindings`, deleted afterwards."""
+    queue = await broker.declare_queue(QueueSpec(f"{prefix}.{uuid.uuid4().hex[:8]}", bindings))
+    try:
+        yield queue
+    finally:
+        await queue.delete(if_unused=False, if_empty=False)
+
+
+async def collect_events(
+    queue: AbstractQueue, job_id: str, until: tuple[type, ...], timeout_s: float = 30
+) -> list[JobEvent]:
+    """`job_id`'s events from `queue`, in order, up to and including the first of a type in `until`."""
+    seen: list[JobEvent] = []
+    for _ in range(int(timeout_s * 10)):
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.1)
+            continue
+        await message.ack()
+        event = JOB_EVENT_ADAPTER.validate_json(message.body)
+        if event.job_id == job_id:
+            seen.append(event)
+            if isinstance(event, until):
+                return seen
+    raise AssertionError(f"no {until} for {job_id}; saw {seen}")
