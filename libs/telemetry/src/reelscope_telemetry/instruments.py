@@ -28,6 +28,8 @@ SECONDS_BUCKETS: tuple[float, ...] = (
     1200,
     1800,
 )
+# Publisher confirms: a millisecond on a healthy local broker to the publish timeout.
+CONFIRM_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 # Bytes, 64 KiB to 8 GiB in powers of four.
 BYTES_BUCKETS: tuple[float, ...] = tuple(float(64 * 1024 * 4**i) for i in range(11))
 # Dimensionless ratios: processing time / media time, source size / output size.
@@ -61,6 +63,11 @@ class Instruments:
     job_cost: Histogram
     retries: Counter
     dead_letters: Counter
+    redeliveries: Counter
+    duplicates_skipped: Counter
+    stuck_jobs: Counter
+    publish_duration: Histogram
+    reconnects: Counter
 
 
 def create_instruments(meter: Meter) -> Instruments:
@@ -179,5 +186,35 @@ def create_instruments(meter: Meter) -> Instruments:
             "reelscope.messages.dead_lettered",
             unit="{message}",
             description="Messages moved to the parking queue (malformed, or out of attempts), by queue and category.",
+        ),
+        redeliveries=meter.create_counter(
+            "reelscope.messages.redelivered",
+            unit="{message}",
+            description=(
+                "Messages the broker delivered again because an earlier delivery was never acked (a worker died "
+                "or lost its connection), by reelscope.queue."
+            ),
+        ),
+        duplicates_skipped=meter.create_counter(
+            "reelscope.messages.duplicates_skipped",
+            unit="{message}",
+            description="Deliveries of a stage that had already finished for the job, acked without redoing it.",
+        ),
+        stuck_jobs=meter.create_counter(
+            "reelscope.jobs.stuck",
+            unit="{job}",
+            description="Jobs failed by the stuck-job detector: no event for longer than the configured deadline.",
+        ),
+        publish_duration=meter.create_histogram(
+            # Semantic conventions: messaging client operation duration, here from publish to broker confirm.
+            "messaging.client.operation.duration",
+            unit="s",
+            description="Time from sending a message to the broker's publisher confirm (or the failure).",
+            explicit_bucket_boundaries_advisory=CONFIRM_BUCKETS,
+        ),
+        reconnects=meter.create_counter(
+            "reelscope.broker.reconnects",
+            unit="{reconnect}",
+            description="Times the robust broker connection was re-established after it was lost.",
         ),
     )
