@@ -139,6 +139,19 @@ async def test_output_dir_publishes_nothing_on_error(storage: Storage) -> None:
     assert not used[0].exists()
 
 
+async def test_output_dir_after_a_killed_attempt_publishes_only_the_new_outputs(storage: Storage) -> None:
+    """A worker killed inside output_dir never ran its cleanup: the next attempt at the same prefix publishes its
+    own files only, nothing the dead attempt half-wrote, and leaves no staging files behind."""
+    killed = storage.output_dir("jobs/1/outputs")
+    directory = await killed.__aenter__()  # never exited, as after SIGKILL
+    write(directory / "partial-1080p.mp4", b"half")
+    async with storage.output_dir("jobs/1/outputs") as again:
+        write(again / "360p.mp4", b"low")
+    assert await storage.list_keys("jobs/1/outputs") == ["jobs/1/outputs/360p.mp4"]
+    assert again == directory
+    assert not directory.exists()
+
+
 async def test_output_dir_refuses_bad_file_names(storage: Storage) -> None:
     """A file whose name is not a valid key fails the publish with InvalidKey before any file is published."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reelscope_storage.base import CHUNK_SIZE
 from reelscope_storage.errors import ObjectNotFound, StorageError
-from reelscope_storage.keys import validate_key, validate_prefix
+from reelscope_storage.keys import staging_name, validate_key, validate_prefix
 
 STAGING_DIR = ".staging"
 
@@ -103,7 +103,8 @@ class FilesystemStorage:
     @asynccontextmanager
     async def output_dir(self, prefix: str) -> AsyncIterator[Path]:
         base = validate_prefix(prefix)
-        staging = self.root / STAGING_DIR / uuid.uuid4().hex
+        staging = self.root / STAGING_DIR / staging_name(base)
+        await asyncio.to_thread(shutil.rmtree, staging, True)
         staging.mkdir(parents=True)
         try:
             yield staging

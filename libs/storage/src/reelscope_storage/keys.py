@@ -1,5 +1,6 @@
 """Object keys: `/`-separated, relative, no `.`/`..` parts, so no key can escape the store's root."""
 
+import hashlib
 import re
 
 from reelscope_storage.errors import InvalidKey
@@ -21,3 +22,9 @@ def validate_key(key: str) -> str:
 def validate_prefix(prefix: str) -> str:
     """A prefix is a key naming a "directory": the same rules; returned with a trailing `/`."""
     return validate_key(prefix.rstrip("/")) + "/"
+
+
+def staging_name(prefix: str) -> str:
+    """The local staging directory's name for outputs under `prefix`: the same for every attempt, so an attempt
+    clears what a killed one left (one attempt per job and stage runs at a time)."""
+    return "outputs-" + hashlib.sha256(prefix.encode()).hexdigest()[:32]

@@ -24,7 +24,7 @@ from botocore.config import Config
 from reelscope_storage._s3errors import NO_BUCKET, NOT_FOUND, S3_ERRORS, error_code, storage_error
 from reelscope_storage.base import CHUNK_SIZE
 from reelscope_storage.errors import ObjectNotFound, StorageError
-from reelscope_storage.keys import validate_key, validate_prefix
+from reelscope_storage.keys import staging_name, validate_key, validate_prefix
 from reelscope_storage.settings import StorageSettings
 
 if TYPE_CHECKING:
@@ -124,7 +124,9 @@ class S3Storage:
     @asynccontextmanager
     async def output_dir(self, prefix: str) -> AsyncIterator[Path]:
         base = validate_prefix(prefix)
-        staging = await self._scratch_dir()
+        staging = self.scratch_dir / staging_name(base)
+        await asyncio.to_thread(shutil.rmtree, staging, True)  # what a killed attempt left
+        staging.mkdir(parents=True)
         try:
             yield staging
             files = await asyncio.to_thread(lambda: sorted(p for p in staging.rglob("*") if p.is_file()))
