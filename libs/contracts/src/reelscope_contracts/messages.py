@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -40,9 +40,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+SCHEMA_VERSION: Final = 1
+"""The message schema this code reads and writes; a consumer parks a message of any other version."""
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    schema_version: Literal[1] = SCHEMA_VERSION
     job_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     occurred_at: datetime = Field(default_factory=_now)
 

@@ -69,6 +69,10 @@ class JobKeys:
         they publish its outcome."""
         return f"{self.prefix}/cancelled"
 
+    def stage_done(self, stage: str) -> str:
+        """Written once a stage finished for this job, so a redelivered message is not processed twice."""
+        return f"{self.prefix}/stages/{stage}.done"
+
     @staticmethod
     def within(prefix: str, key: str) -> str:
         """`key` relative to `prefix` (to place a file inside a staged output directory)."""

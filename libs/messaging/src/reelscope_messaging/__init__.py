@@ -4,6 +4,7 @@ from reelscope_messaging.broker import DEAD_LETTER_EXCHANGE, PARKING_QUEUE, Brok
 from reelscope_messaging.cancellation import CancellationWatch
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.errors import JobWasCancelled, PublishFailed, RetryLater, StageFailed
+from reelscope_messaging.idempotency import CompletionLedger, StorageLedger
 from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings
 from reelscope_messaging.worker import WorkerContext, WorkerSettings, WorkerSpec, run_worker
@@ -14,6 +15,7 @@ __all__ = [
     "Broker",
     "BrokerSettings",
     "CancellationWatch",
+    "CompletionLedger",
     "Consumer",
     "FailurePolicy",
     "Handler",
@@ -22,6 +24,7 @@ __all__ = [
     "PublishFailed",
     "RetryLater",
     "StageFailed",
+    "StorageLedger",
     "WorkerContext",
     "WorkerSettings",
     "WorkerSpec",

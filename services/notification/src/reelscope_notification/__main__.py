@@ -2,7 +2,8 @@
 
 from reelscope_contracts import StageName
 from reelscope_contracts.topology import NOTIFICATION
-from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
+from reelscope_messaging import FailurePolicy, StorageLedger, WorkerSpec, run_worker
+from reelscope_storage import open_storage
 
 from reelscope_notification.config import NotificationSettings
 from reelscope_notification.worker import build_handler, record_give_up
@@ -11,7 +12,15 @@ from reelscope_notification.worker import build_handler, record_give_up
 def main() -> None:
     settings = NotificationSettings()
     # A failed notification must not fail the job again (that would notify again): park it instead.
-    spec = WorkerSpec("notification", NOTIFICATION, StageName.NOTIFICATION, FailurePolicy.PARK, give_up=record_give_up)
+    # One notification per job: the ledger makes a redelivered (or a second, racing) final event a no-op.
+    spec = WorkerSpec(
+        "notification",
+        NOTIFICATION,
+        StageName.NOTIFICATION,
+        FailurePolicy.PARK,
+        give_up=record_give_up,
+        ledger=StorageLedger(open_storage(settings)),
+    )
     run_worker(spec, settings, build_handler(settings))
 
 

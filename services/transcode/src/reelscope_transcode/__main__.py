@@ -2,7 +2,7 @@
 
 from reelscope_contracts import JobKeys, StageName
 from reelscope_contracts.topology import TRANSCODE
-from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
+from reelscope_messaging import FailurePolicy, StorageLedger, WorkerSpec, run_worker
 from reelscope_storage import open_storage
 
 from reelscope_transcode.config import TranscodeSettings
@@ -23,6 +23,7 @@ def main() -> None:
         FailurePolicy.FAIL_JOB,
         cancellable=True,
         cancel_marker_exists=cancel_marker_exists,
+        ledger=StorageLedger(storage),
     )
     run_worker(spec, settings, build_handler(settings, storage))
 

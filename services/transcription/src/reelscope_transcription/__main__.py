@@ -3,7 +3,7 @@
 from pydantic import ValidationError
 from reelscope_contracts import JobKeys, StageName
 from reelscope_contracts.topology import TRANSCRIPTION
-from reelscope_messaging import FailurePolicy, WorkerSpec, run_worker
+from reelscope_messaging import FailurePolicy, StorageLedger, WorkerSpec, run_worker
 from reelscope_storage import open_storage
 
 from reelscope_transcription.config import TranscriptionSettings
@@ -34,6 +34,7 @@ def main() -> None:
         FailurePolicy.FAIL_JOB,
         cancellable=True,
         cancel_marker_exists=lambda job_id: storage.exists(JobKeys(job_id).cancel_marker),
+        ledger=StorageLedger(storage),
     )
     try:
         run_worker(spec, settings, build_handler(settings, storage, engine, pool))
