@@ -5,6 +5,7 @@ and job-cost histograms' exemplars point straight at the job's trace."""
 from collections.abc import Awaitable, Callable
 
 from reelscope_contracts import JobEvent, StageProgress
+from reelscope_contracts.topology import INGEST_EVENTS
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
 from reelscope_ingest.core.config import IngestSettings
@@ -42,6 +43,14 @@ def event_handler(
 
     async def handle(event: JobEvent) -> None:
         transition = await store.apply(event)
+        if transition.duplicate:
+            # Redelivered or late: acked and counted, never applied twice (progress hints are just dropped).
+            if isinstance(event, StageProgress):
+                log.debug("late progress ignored", stage=event.stage.value, event_kind=event.kind)
+                return
+            telemetry.instruments.duplicates_skipped.add(1, {attributes.QUEUE: INGEST_EVENTS.name})
+            log.info("duplicate or late event ignored", event_kind=event.kind)
+            return
         if isinstance(event, StageProgress):
             log.debug("progress recorded", stage=event.stage.value, percent=event.percent)
             return

@@ -1,6 +1,8 @@
-"""JobStore: the only code that reads and writes job state. Stage events are applied idempotently:
-a redelivered or late event never moves a finished job or counts it twice, and once a job is final
-(completed, failed, cancelled) only its notification outcome may still be recorded."""
+"""JobStore: the only code that reads and writes job state. Stage events are applied idempotently and
+monotonically: messages arrive at least once and sometimes late, so an event that would repeat a change
+(a second `job.transcoded`), undo one (a redelivered `job.stage.started` after the stage finished) or
+touch a final job (completed, failed, cancelled) changes nothing and is reported as a duplicate. The one
+exception: a final job may still record its notification outcome, once."""
 
 import asyncio
 from dataclasses import dataclass
@@ -54,6 +56,11 @@ class Transition:
     duration_s: float | None = None
     failure_category: str | None = None
     cpu_seconds: float = 0.0
+    duplicate: bool = False
+    """The event repeated or contradicted what is already recorded (redelivered, late): nothing changed."""
+
+
+DUPLICATE = Transition(duplicate=True)
 
 
 @dataclass(frozen=True)
@@ -150,28 +157,43 @@ class JobStore:
             job = await session.get(JobRow, event.job_id, with_for_update=True)
             if job is None:
                 raise LookupError(f"unknown job {event.job_id}")
-            if job.status in TERMINAL and not isinstance(event, JobNotified):
-                return Transition()  # late or redelivered: a final job never changes
             transition = _apply(job, {s.name: s for s in job.stages}, event)
-            job.updated_at = _now()
+            if not transition.duplicate:
+                job.updated_at = _now()  # the job's last activity, which the stuck-job detector watches
             return transition
 
 
 def _apply(job: JobRow, stages: dict[str, StageRow], event: JobEvent) -> Transition:
+    """Apply `event` if it moves the job forward; `DUPLICATE` (and no change at all) otherwise."""
     now = event.occurred_at
+    if job.status in TERMINAL and not isinstance(event, (JobNotified, JobTranscoded)):
+        return DUPLICATE  # late or redelivered: a final job never changes
     if isinstance(event, StageStarted):
+        if stages[event.stage.value].status != StageStatus.PENDING:
+            return DUPLICATE  # already running or finished: a redelivery never restarts a stage
         _start(stages[event.stage.value], now)
         if job.status == JobStatus.QUEUED:
             job.status = JobStatus.PROCESSING
     elif isinstance(event, StageProgress):
         stage = stages[event.stage.value]
+        if stage.status not in OPEN_STAGE:
+            return DUPLICATE  # a late hint from a stage that has finished
+        percent = max(stage.progress_percent, event.percent)
+        if stage.status == StageStatus.RUNNING and (percent, event.eta_seconds) == (
+            stage.progress_percent,
+            stage.eta_seconds,
+        ):
+            return DUPLICATE  # says nothing new (a redelivered hint)
         _start(stage, now)
-        if stage.status == StageStatus.RUNNING:
-            stage.progress_percent = max(stage.progress_percent, event.percent)
-            stage.eta_seconds = event.eta_seconds
+        stage.progress_percent = percent
+        stage.eta_seconds = event.eta_seconds
         if job.status == JobStatus.QUEUED:
             job.status = JobStatus.PROCESSING
     elif isinstance(event, JobTranscoded):
+        # Only once; and on a final job only if it completed before this (delayed) event arrived, to
+        # record its outputs: a failed or cancelled job's transcode stage is closed already.
+        if stages[StageName.TRANSCODE].status not in OPEN_STAGE:
+            return DUPLICATE
         _finish(stages[StageName.TRANSCODE], StageStatus.SUCCEEDED, now, None, event.cpu_seconds)
         job.renditions = [r.model_dump() for r in event.renditions]
         job.skipped_renditions = [r.model_dump() for r in event.skipped_renditions]
@@ -190,6 +212,8 @@ def _apply(job: JobRow, stages: dict[str, StageRow], event: JobEvent) -> Transit
         job.transcript = event.transcript.model_dump() if event.transcript else None
         return _end(job, JobStatus.COMPLETED, now)
     elif isinstance(event, JobFailed):
+        if stages[event.stage.value].status not in OPEN_STAGE:
+            return DUPLICATE  # a stale failure of a stage that already succeeded (a redelivered run)
         _finish(stages[event.stage.value], StageStatus.FAILED, now, event.reason)
         job.failure_stage = event.stage.value
         job.failure_reason = event.reason
@@ -199,10 +223,14 @@ def _apply(job: JobRow, stages: dict[str, StageRow], event: JobEvent) -> Transit
                 _finish(stage, StageStatus.SKIPPED, now, f"not run: {event.stage.value} failed")
         return _end(job, JobStatus.FAILED, now, event.category)
     elif isinstance(event, JobNotified):
+        if stages[StageName.NOTIFICATION].status not in OPEN_STAGE:
+            return DUPLICATE  # the owner was told once; a redelivered outcome never overwrites it
         status = (
             StageStatus.SUCCEEDED if event.delivered else (StageStatus.SKIPPED if event.skipped else StageStatus.FAILED)
         )
         _finish(stages[StageName.NOTIFICATION], status, now, event.detail)
+    else:
+        return DUPLICATE  # not a state change (e.g. our own job.submitted/job.cancelled)
     return Transition()
 
 
