@@ -34,6 +34,8 @@ class FailureCategory(StrEnum):
     """A message that does not match its contract."""
     INTERNAL_ERROR = "internal_error"
     """A bug: an exception nobody expected."""
+    STUCK = "stuck"
+    """No event for longer than the deadline: the stage's worker may have died (the stuck-job detector)."""
 
 
 def _now() -> datetime:

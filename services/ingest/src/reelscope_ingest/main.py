@@ -16,6 +16,7 @@ from reelscope_ingest.api.routes import health, jobs
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmaker
 from reelscope_ingest.core.store import JobStore
+from reelscope_ingest.core.stuck import StuckJobDetector
 from reelscope_ingest.events import event_handler
 
 log = get_logger(__name__)
@@ -50,11 +51,15 @@ def create_app(settings: IngestSettings, telemetry: Telemetry) -> FastAPI:
             settings=settings, store=store, broker=broker, storage=storage, telemetry=telemetry
         )
         connecting = asyncio.create_task(_connect_broker(broker, store, telemetry, settings))
+        detector = StuckJobDetector(store, broker, storage, telemetry, settings)
+        detecting = asyncio.create_task(detector.run(), name="stuck-job detector")
         log.info("ingest ready to serve", port=settings.port)
         try:
             yield
         finally:
+            detecting.cancel()
             connecting.cancel()
+            await asyncio.wait([detecting])  # no sweep still writing while the engine closes
             await broker.close()
             await engine.dispose()
 

@@ -6,7 +6,8 @@ from reelscope_storage import StorageSettings
 
 
 class IngestSettings(BrokerSettings, StorageSettings):
-    """HTTP listener, storage, database, upload limits and the price used for cost estimates."""
+    """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
+    stuck-job deadline."""
 
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8080, ge=1, le=65535)
@@ -19,3 +20,14 @@ class IngestSettings(BrokerSettings, StorageSettings):
     shutdown_timeout_s: float = Field(default=5.0, gt=0)
     cpu_hour_price: float = Field(default=0.05, ge=0, description="Price of one CPU hour, for job cost estimates")
     cost_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of cpu_hour_price")
+    stuck_check_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the stuck-job detector looks for jobs nothing happened to"
+    )
+    stuck_job_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "An unfinished job with no recorded activity (submission, stage event, progress) for this long is "
+            "failed as stuck: its worker may have died"
+        ),
+    )
