@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
 
-from aio_pika.abc import AbstractIncomingMessage, ConsumerTag
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, ConsumerTag
 from opentelemetry.trace import INVALID_SPAN, Span, StatusCode
 from pydantic import ValidationError
 from reelscope_contracts import FailureCategory, JobEvent, JobFailed, QueueSpec, RoutingKey, StageName
@@ -106,9 +106,11 @@ class Consumer:
         self.consumer_tag: ConsumerTag | None = None
 
     async def start(self) -> None:
-        """Declare the queue and start consuming (manual acks)."""
+        """Declare the queue and start consuming (manual acks); each delivery is tracked until it is settled."""
         queue = await self._broker.declare_queue(self._spec)
-        self.consumer_tag = await queue.consume(self.on_message, no_ack=False)
+        self._queue = queue
+        self._in_flight = {}
+        self.consumer_tag = await queue.consume(self._tracked, no_ack=False)
         log.info("consuming", queue=self._spec.name, stage=self._stage)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
@@ -327,6 +329,74 @@ class Consumer:
             await message.ack()
         else:
             await message.reject(requeue=False)  # the dead-letter exchange parks it, without the headers
+
+    # Graceful shutdown. Every delivery runs `on_message` as a task kept in `_in_flight` until it ends, so a
+    # stopping process can stop taking messages, wait for those it holds, and give back the ones it cannot finish.
+    _queue: AbstractQueue | None = None
+    _in_flight: dict[asyncio.Task[None], AbstractIncomingMessage] | None = None
+    _stopping: bool = False
+
+    async def _tracked(self, message: AbstractIncomingMessage) -> None:
+        """The consume callback: run `on_message` as a tracked task (or, once stopping, give the message back)."""
+        in_flight = self._in_flight
+        if self._stopping or in_flight is None:
+            # Delivered between our basic.cancel and its cancel-ok: untouched, straight back to the queue.
+            await message.nack(requeue=True)
+            return
+        task = asyncio.get_running_loop().create_task(self.on_message(message))
+        in_flight[task] = message
+        task.add_done_callback(lambda done: in_flight.pop(done, None))
+        await task
+
+    @property
+    def in_flight(self) -> int:
+        """How many delivered messages are being handled now (not yet acked or otherwise settled)."""
+        return sum(1 for task in self._in_flight or () if not task.done())
+
+    async def stop_consuming(self, timeout_s: float = 5.0) -> None:
+        """Send basic.cancel so the broker delivers no more; messages already delivered stay ours to settle."""
+        self._stopping = True
+        if self._queue is None or self.consumer_tag is None:
+            return
+        try:
+            await self._queue.cancel(self.consumer_tag, timeout=timeout_s)
+        except Exception as exc:  # a closed channel or a slow broker: closing the connection stops deliveries too
+            log.warning("basic.cancel failed", queue=self._spec.name, error=f"{type(exc).__name__}: {exc}")
+        log.info("stopped consuming", queue=self._spec.name, in_flight=self.in_flight)
+
+    async def drain(self, grace_s: float, unwind_s: float = 5.0) -> int:
+        """Give the messages being handled up to `grace_s` to finish and be acked; then cancel what still runs
+        (handlers stop their child processes), wait up to `unwind_s` for it to unwind, and nack each such message
+        with requeue, so the broker redelivers it (flagged redelivered), never lost and never acked as done.
+        Returns how many messages were returned to the queue."""
+        running = {task: message for task, message in (self._in_flight or {}).items() if not task.done()}
+        log.info("draining", queue=self._spec.name, in_flight=len(running), grace_s=grace_s)
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        late = {task: message for task, message in running.items() if not task.done()}
+        if not late:
+            log.info("drained", queue=self._spec.name, finished=len(running), requeued=0)
+            return 0
+        for task in late:
+            task.cancel("shutdown: grace period over, message returned to its queue")
+        await asyncio.wait(late, timeout=unwind_s)
+        requeued = 0
+        for message in late.values():
+            if message.processed:
+                continue  # settled while unwinding
+            try:
+                await message.nack(requeue=True)
+            except Exception as exc:  # channel gone: the broker requeues every unacked message when it closes
+                log.warning("nack failed; the connection close requeues it", error=f"{type(exc).__name__}: {exc}")
+            requeued += 1
+        log.warning(
+            "grace period over, requeued",
+            queue=self._spec.name,
+            finished=len(running) - len(late),
+            requeued=requeued,
+            still_running=sum(1 for task in late if not task.done()),
+        )
+        return requeued
 
 
 def attempt_of(message: AbstractIncomingMessage) -> int:

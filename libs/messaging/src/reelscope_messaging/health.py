@@ -1,14 +1,24 @@
-"""A small HTTP port for workers: `/healthz` (alive) and `/readyz` (connected and consuming), for
-`make up`'s readiness wait and for Kubernetes probes."""
+"""A small HTTP port for workers: `/healthz` (alive) and `/readyz` (connected and consuming, and not stopping),
+for `make up`'s readiness wait and for Kubernetes probes."""
 
 import contextlib
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+
+class Readiness(StrEnum):
+    """What `/readyz` answers: only `ready` is a 200."""
+
+    READY = "ready"
+    NOT_READY = "not ready"
+    STOPPING = "stopping"
+    """Shutdown began: the worker takes no more messages (the probe turns 503 before anything else stops)."""
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -19,15 +29,15 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def health_server(host: str, port: int, is_ready: Callable[[], bool]) -> uvicorn.Server:
+def health_server(host: str, port: int, readiness: Callable[[], Readiness]) -> uvicorn.Server:
     """Build (not start) the health server; `await server.serve()` runs it, `should_exit` stops it."""
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        ready = is_ready()
-        return JSONResponse({"status": "ready" if ready else "not ready"}, status_code=200 if ready else 503)
+        state = readiness()
+        return JSONResponse({"status": state.value}, status_code=200 if state is Readiness.READY else 503)
 
     app = Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")

@@ -1,5 +1,6 @@
 """The life of a worker process: telemetry, broker connection, one consumer, a health port, and a
-graceful stop on SIGTERM/SIGINT that flushes telemetry within a bounded time."""
+graceful stop on SIGTERM/SIGINT: readiness off, no more deliveries, in-flight work finished within a grace
+period (or cancelled and returned to its queue), connection closed, telemetry flushed, exit 0."""
 
 import asyncio
 import signal
@@ -13,7 +14,7 @@ from reelscope_telemetry import Telemetry, get_logger, init_telemetry
 from reelscope_messaging.broker import Broker, connect_with_retry
 from reelscope_messaging.cancellation import CancellationWatch, MarkerCheck
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
-from reelscope_messaging.health import health_server
+from reelscope_messaging.health import Readiness, health_server
 from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings
 
@@ -25,7 +26,13 @@ class WorkerSettings(BrokerSettings):
 
     health_host: str = Field(default="127.0.0.1")
     health_port: int = Field(default=0, ge=0, le=65535, description="0 disables the health port")
-    shutdown_timeout_s: float = Field(default=5.0, gt=0)
+    shutdown_timeout_s: float = Field(default=5.0, gt=0, description="Bound on flushing telemetry at exit")
+    shutdown_grace_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight messages may run on before they are cancelled and requeued "
+        "(keep it below the pod's terminationGracePeriodSeconds, 30 by default, minus a few seconds)",
+    )
     progress_interval_s: float = Field(default=1.0, gt=0, description="At most one progress event per job this often")
 
 
@@ -71,7 +78,7 @@ Cleanup = Callable[[], Awaitable[None]]
 
 
 async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry, factory: HandlerFactory) -> None:
-    """Run the worker until SIGTERM/SIGINT."""
+    """Run the worker until SIGTERM/SIGINT, then stop in order: readiness off, basic.cancel, drain, close."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -80,10 +87,14 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
     consumer: Consumer | None = None
     server = None
     server_task = None
+
+    def readiness() -> Readiness:
+        if stop.is_set():
+            return Readiness.STOPPING
+        return Readiness.READY if broker.is_connected and consumer is not None else Readiness.NOT_READY
+
     if settings.health_port:
-        server = health_server(
-            settings.health_host, settings.health_port, lambda: broker.is_connected and consumer is not None
-        )
+        server = health_server(settings.health_host, settings.health_port, readiness)
         server_task = asyncio.create_task(server.serve())
     try:
         if await connect_with_retry(broker, stop):
@@ -111,18 +122,25 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
             await consumer.start()
             log.info("worker ready", service=spec.service_name)
             await stop.wait()
-        log.info("worker stopping", service=spec.service_name)
+            log.info("worker stopping: readiness off", service=spec.service_name, in_flight=consumer.in_flight)
+            await consumer.stop_consuming()
+            await consumer.drain(settings.shutdown_grace_s)
+        else:
+            log.info("worker stopping before it connected", service=spec.service_name)
     finally:
+        log.info("closing the broker connection", service=spec.service_name)
+        await broker.close()
         if server is not None and server_task is not None:
             server.should_exit = True
             await server_task
-        await broker.close()
 
 
 def run_worker(spec: WorkerSpec, settings: WorkerSettings, factory: HandlerFactory) -> None:
-    """Entry point of a worker process: configure telemetry, serve, always flush telemetry on the way out."""
+    """Entry point of a worker process: configure telemetry, serve, always flush telemetry on the way out.
+    Returns (exit code 0) after a graceful stop."""
     telemetry = init_telemetry(spec.service_name)
     try:
         asyncio.run(serve(spec, settings, telemetry, factory))
     finally:
+        log.info("flushing telemetry", service=spec.service_name, timeout_s=settings.shutdown_timeout_s)
         telemetry.shutdown(settings.shutdown_timeout_s)
