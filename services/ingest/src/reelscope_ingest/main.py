@@ -18,11 +18,12 @@ from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmak
 from reelscope_ingest.core.store import JobStore
 from reelscope_ingest.core.stuck import StuckJobDetector
 from reelscope_ingest.events import event_handler
+from reelscope_ingest.shutdown import ShutdownState
 
 log = get_logger(__name__)
 
 
-async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry, settings: IngestSettings) -> None:
+async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry, settings: IngestSettings) -> Consumer:
     """Connect (retrying while RabbitMQ starts) and consume stage events; readiness waits for this."""
     await connect_with_retry(broker)
     consumer = Consumer(
@@ -34,10 +35,23 @@ async def _connect_broker(broker: Broker, store: JobStore, telemetry: Telemetry,
         policy=FailurePolicy.PARK,
     )
     await consumer.start()
+    return consumer
 
 
-def create_app(settings: IngestSettings, telemetry: Telemetry) -> FastAPI:
-    """The FastAPI application, instrumented with our providers (no per-chunk send/receive spans)."""
+async def _drain_events(connecting: asyncio.Task[Consumer], grace_s: float) -> None:
+    """Stop consuming stage events and let those being applied finish (the rest go back to their queue)."""
+    if not connecting.done() or connecting.cancelled() or connecting.exception() is not None:
+        connecting.cancel()
+        return
+    consumer = connecting.result()
+    await consumer.stop_consuming()
+    await consumer.drain(grace_s)
+
+
+def create_app(settings: IngestSettings, telemetry: Telemetry, shutdown: ShutdownState | None = None) -> FastAPI:
+    """The FastAPI application, instrumented with our providers (no per-chunk send/receive spans).
+    `shutdown` is what the server marks on SIGTERM (readiness turns 503 at once)."""
+    stopping = shutdown if shutdown is not None else ShutdownState()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,12 +72,13 @@ def create_app(settings: IngestSettings, telemetry: Telemetry) -> FastAPI:
             yield
         finally:
             detecting.cancel()
-            connecting.cancel()
+            await _drain_events(connecting, stopping.remaining(settings.shutdown_grace_s))
             await asyncio.wait([detecting])  # no sweep still writing while the engine closes
             await broker.close()
             await engine.dispose()
 
     app = FastAPI(title="Reelscope ingest", version="0.1.0", lifespan=lifespan)
+    app.state.shutdown = stopping
     app.include_router(health.router)
     app.include_router(jobs.router)
     FastAPIInstrumentor.instrument_app(

@@ -1,11 +1,22 @@
-"""Liveness and readiness: ready only when the database and RabbitMQ both answer."""
+"""Liveness and readiness: ready only when the database and RabbitMQ both answer, and not once shutdown began."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from reelscope_ingest.api.deps import StateDep
+from reelscope_ingest.shutdown import ShutdownState
 
 router = APIRouter(tags=["health"])
+
+
+def get_shutdown(request: Request) -> ShutdownState:
+    shutdown: ShutdownState = request.app.state.shutdown
+    return shutdown
+
+
+ShutdownDep = Annotated[ShutdownState, Depends(get_shutdown)]
 
 
 @router.get("/healthz")
@@ -15,8 +26,11 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(state: StateDep) -> JSONResponse:
-    """Ready to take jobs: the database answers and the broker connection is open."""
+async def readyz(state: StateDep, shutdown: ShutdownDep) -> JSONResponse:
+    """Ready to take jobs: the database answers and the broker connection is open; 503 "stopping" as soon as
+    SIGTERM arrived, before anything else stops."""
+    if shutdown.stopping:
+        return JSONResponse({"status": "stopping"}, status_code=503)
     checks: dict[str, str] = {}
     try:
         await state.store.ping()
