@@ -86,7 +86,8 @@ def collector_binary(stack_settings: StackSettings) -> Path:
 @pytest.fixture
 async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
     """A connected Broker on the session's RabbitMQ, tracing into the test package's `telemetry` fixture."""
-    connected = Broker(BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5), telemetry.telemetry.tracer)
+    settings = BrokerSettings(amqp_url=rabbitmq_url, publish_timeout_s=5)
+    connected = Broker(settings, telemetry.telemetry.tracer, telemetry.telemetry.instruments)
     await connected.connect()
     yield connected
     await connected.close()

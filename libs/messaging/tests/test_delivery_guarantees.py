@@ -1,14 +1,27 @@
 """At-least-once without doing things twice, and bad messages parked, not lost (real RabbitMQ)."""
 
 import asyncio
+import base64
 import json
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import pytest
+from reelscope_cli.stack.settings import StackSettings
 from reelscope_contracts import JobEvent, JobFailed, JobKeys, JobSubmitted, QueueSpec, RoutingKey, StageName
-from reelscope_messaging import PARKING_QUEUE, Broker, Consumer, FailurePolicy, PublishFailed, StorageLedger
+from reelscope_messaging import (
+    PARKING_QUEUE,
+    Broker,
+    BrokerSettings,
+    Consumer,
+    FailurePolicy,
+    PublishFailed,
+    StorageLedger,
+)
 from reelscope_messaging.headers import CATEGORY_HEADER, REASON_HEADER
 from reelscope_messaging.testing import collect_events, private_queue
 from reelscope_storage import FilesystemStorage
@@ -180,3 +193,114 @@ async def test_a_publish_nobody_can_receive_fails_instead_of_vanishing(broker: B
     never believes an event was recorded when it was not."""
     with pytest.raises(PublishFailed, match="not confirmed"):
         await broker.publish_to_queue(f"reelscope.test.nowhere.{uuid.uuid4().hex[:8]}", b"{}", {}, None)
+
+
+async def test_publish_confirm_latency_is_measured_with_semantic_convention_attributes(
+    broker: Broker, telemetry: CapturedTelemetry
+) -> None:
+    """Every confirmed publish records messaging.client.operation.duration (publish to confirm), labelled by
+    system, operation and destination only; a failed one adds error.type."""
+    async with private_queue(broker, "reelscope.test.confirm.latency", (RoutingKey.SUBMITTED,)):
+        await broker.publish(_job(f"lat{uuid.uuid4().hex[:8]}"))
+    with pytest.raises(PublishFailed):
+        await broker.publish_to_queue("reelscope.test.nowhere", b"{}", {}, None)
+    points = {
+        dict(p.attributes).get("error.type", "ok"): p
+        for p in telemetry.metric_points("messaging.client.operation.duration")
+    }
+    ok = dict(points["ok"].attributes)
+    assert ok == {
+        "messaging.system": "rabbitmq",
+        "messaging.operation.name": "publish",
+        "messaging.operation.type": "send",
+        "messaging.destination.name": "reelscope",
+    }
+    assert points["ok"].count >= 1
+    assert 0 < points["ok"].sum < 5
+    assert set(points) == {"ok", "PublishError"}  # returned unroutable (mandatory)
+
+
+async def test_after_a_lost_connection_consumers_are_restored_and_the_reconnect_counted(
+    rabbitmq_url: str, stack_settings: StackSettings, telemetry: CapturedTelemetry
+) -> None:
+    """The broker closes our connection (as on a node restart): the robust connection comes back, re-opens the
+    channel and re-registers the consumer; the reconnect is counted (reelscope.broker.reconnects) and messages
+    published afterwards are still consumed."""
+    name = f"reelscope-test-reconnect-{uuid.uuid4().hex[:8]}"
+    broker = Broker(
+        BrokerSettings(amqp_url=f"{rabbitmq_url}?name={name}", publish_timeout_s=5),
+        telemetry.telemetry.tracer,
+        telemetry.telemetry.instruments,
+    )
+    await broker.connect()
+    spec = QueueSpec(f"reelscope.test.reconnect.{uuid.uuid4().hex[:8]}", (RoutingKey.SUBMITTED,))
+    handled: list[str] = []
+
+    async def handler(event: JobEvent) -> None:
+        handled.append(event.job_id)
+
+    consumer = Consumer(
+        broker, telemetry.telemetry, spec, handler, stage=StageName.TRANSCODE, policy=FailurePolicy.FAIL_JOB
+    )
+    await consumer.start()
+    try:
+        ours: list[dict[str, Any]] = []
+        for _ in range(60):  # the management API lists a new connection after its next stats tick
+            connections = await _management(stack_settings, "GET", "/api/connections")
+            ours = [c for c in connections if c.get("client_properties", {}).get("connection_name") == name]
+            if ours:
+                break
+            await asyncio.sleep(0.5)
+        await _management(stack_settings, "DELETE", f"/api/connections/{urllib.parse.quote(ours[0]['name'])}")
+        await _until(lambda: sum(p.value for p in telemetry.metric_points("reelscope.broker.reconnects")) == 1, 30)
+        job_id = f"after{uuid.uuid4().hex[:8]}"
+        await broker.publish(_job(job_id))
+        await _until(lambda: handled == [job_id])
+        await broker.queues[spec.name].delete(if_unused=False, if_empty=False)
+    finally:
+        await broker.close()
+
+
+async def _management(settings: StackSettings, method: str, path: str, body: object = None) -> Any:
+    """Call RabbitMQ's management HTTP API (guest/guest, 127.0.0.1)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{settings.rabbitmq_management_port}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={
+            "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
+            "Content-Type": "application/json",
+        },
+    )
+
+    def call() -> Any:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    return await asyncio.to_thread(call)
+
+
+async def test_classic_queues_are_selectable_for_a_single_node_broker(
+    rabbitmq_url: str, stack_settings: StackSettings, telemetry: CapturedTelemetry
+) -> None:
+    """REELSCOPE_QUEUE_TYPE=classic declares the work queue as classic (quorum is the default, checked in
+    test_broker); the broker's management API reports the type it actually created."""
+    vhost = f"reelscope-test-classic-{uuid.uuid4().hex[:8]}"  # its own vhost: the session's are quorum already
+    await _management(stack_settings, "PUT", f"/api/vhosts/{vhost}")
+    await _management(
+        stack_settings, "PUT", f"/api/permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
+    )
+    classic = Broker(
+        BrokerSettings(amqp_url=f"{rabbitmq_url}{vhost}", queue_type="classic"), telemetry.telemetry.tracer
+    )
+    try:
+        await classic.connect()
+        await classic.declare_queue(QueueSpec("reelscope.test.classic", (RoutingKey.SUBMITTED,)))
+        for name in ("reelscope.test.classic", PARKING_QUEUE):
+            described = await _management(stack_settings, "GET", f"/api/queues/{vhost}/{name}")
+            assert described["type"] == "classic"
+            assert described["durable"] is True
+    finally:
+        await classic.close()
+        await _management(stack_settings, "DELETE", f"/api/vhosts/{vhost}")

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, StatusCode, Tracer
 from pydantic import BaseModel
 from reelscope_contracts import EXCHANGE, QueueSpec, StageProgress
 from reelscope_contracts.messages import ROUTING_KEYS
-from reelscope_telemetry import get_logger, producer_span
+from reelscope_telemetry import Instruments, get_logger, producer_span
 
 from reelscope_messaging.errors import PublishFailed
 from reelscope_messaging.settings import BrokerSettings
@@ -42,6 +43,8 @@ class Broker:
 
     settings: BrokerSettings
     tracer: Tracer
+    instruments: Instruments | None = None
+    """Where publish-confirm latency and reconnects are counted (None: not counted, e.g. in the CLI)."""
     connection: AbstractRobustConnection | None = None
     channel: AbstractChannel | None = None
     exchange: AbstractExchange | None = None
@@ -50,12 +53,15 @@ class Broker:
     async def connect(self) -> None:
         """Open the robust connection and a confirming channel, and declare the exchanges."""
         self.connection = await aio_pika.connect_robust(self.settings.amqp_url, timeout=self.settings.connect_timeout_s)
+        self.connection.reconnect_callbacks.add(self._on_reconnect)
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         await self.channel.set_qos(prefetch_count=self.settings.prefetch)
         self.exchange = await self.channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
         # Messages a consumer rejects (malformed, undeliverable) are parked here, never dropped.
         dead = await self.channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
-        parked = await self.channel.declare_queue(PARKING_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+        parked = await self.channel.declare_queue(
+            PARKING_QUEUE, durable=True, arguments={"x-queue-type": self.settings.queue_type}
+        )
         await parked.bind(dead)
 
     async def declare_queue(self, spec: QueueSpec) -> AbstractQueue:
@@ -68,7 +74,7 @@ class Broker:
             queue = await channel.declare_queue(
                 spec.name,
                 durable=True,
-                arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE},
+                arguments={"x-queue-type": self.settings.queue_type, "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE},
             )
         for routing_key in spec.bindings:
             await queue.bind(exchange, routing_key=routing_key.value)
@@ -89,7 +95,13 @@ class Broker:
 
     @property
     def is_connected(self) -> bool:
-        return self.connection is not None and not self.connection.is_closed
+        """Connected now: false before `connect()`, after `close()` and while the robust connection reconnects."""
+        return (
+            self.connection is not None
+            and not self.connection.is_closed
+            and self.connection.connected.is_set()
+            and self.exchange is not None
+        )
 
     async def publish(self, event: BaseModel) -> str:
         """Publish `event` persistently under its routing key and wait (bounded) for the broker's confirm.
@@ -114,13 +126,10 @@ class Broker:
                 timestamp=datetime.now(UTC),
             )
             try:
-                await asyncio.wait_for(
-                    exchange.publish(message, routing_key=routing_key, mandatory=True),
-                    timeout=self.settings.publish_timeout_s,
-                )
-            except (TimeoutError, DeliveryError, PublishError, AMQPError, ConnectionError) as exc:
-                span.set_status(StatusCode.ERROR, f"publish not confirmed: {type(exc).__name__}")
-                raise PublishFailed(f"{routing_key} not confirmed by the broker: {exc!r}") from exc
+                await self._confirmed(exchange, message, routing_key, exchange.name)
+            except PublishFailed as exc:
+                span.set_status(StatusCode.ERROR, f"publish not confirmed: {exc.__cause__.__class__.__name__}")
+                raise
         log.debug("message published", routing_key=routing_key, message_id=message_id)
         return message_id
 
@@ -136,13 +145,39 @@ class Broker:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             timestamp=datetime.now(UTC),
         )
+        await self._confirmed(channel.default_exchange, message, queue, queue)
+
+    async def _confirmed(
+        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str, destination: str
+    ) -> None:
+        """Publish mandatory and wait, bounded, for the broker's confirm; record how long that took."""
+        started = time.perf_counter()
+        error: str | None = None
         try:
             await asyncio.wait_for(
-                channel.default_exchange.publish(message, routing_key=queue, mandatory=True),
+                exchange.publish(message, routing_key=routing_key, mandatory=True),
                 timeout=self.settings.publish_timeout_s,
             )
         except (TimeoutError, DeliveryError, PublishError, AMQPError, ConnectionError) as exc:
-            raise PublishFailed(f"message for {queue} not confirmed by the broker: {exc!r}") from exc
+            error = type(exc).__name__
+            raise PublishFailed(f"{routing_key} not confirmed by the broker: {exc!r}") from exc
+        finally:
+            if self.instruments is not None:
+                attributes = {
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation.name": "publish",
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": destination or "amq.default",
+                }
+                if error is not None:
+                    attributes["error.type"] = error
+                self.instruments.publish_duration.record(time.perf_counter() - started, attributes)
+
+    async def _on_reconnect(self, *_: object) -> None:
+        """The robust connection came back: aio-pika re-opened our channel and re-registered our consumers."""
+        log.warning("broker connection re-established; consumers restored")
+        if self.instruments is not None:
+            self.instruments.reconnects.add(1)
 
     @contextlib.contextmanager
     def _span(
@@ -167,7 +202,7 @@ class Broker:
 
     def _ready(self) -> tuple[AbstractChannel, AbstractExchange]:
         if self.channel is None or self.exchange is None:
-            raise RuntimeError("Broker.connect() has not been called")
+            raise PublishFailed("not connected to the broker yet")
         return self.channel, self.exchange
 
 

@@ -22,7 +22,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, ConsumerTag
 from opentelemetry.trace import INVALID_SPAN, Span, StatusCode
 from pydantic import ValidationError
 from reelscope_contracts import FailureCategory, JobEvent, JobFailed, QueueSpec, RoutingKey, StageName
-from reelscope_contracts.messages import JOB_EVENT_ADAPTER
+from reelscope_contracts.messages import JOB_EVENT_ADAPTER, SCHEMA_VERSION
 from reelscope_telemetry import (
     PREVIOUS_ATTEMPT_HEADER,
     Telemetry,
@@ -43,6 +43,7 @@ from reelscope_messaging.headers import (
     ORIGIN_ROUTING_KEY_HEADER,
     REASON_HEADER,
 )
+from reelscope_messaging.idempotency import CompletionLedger
 
 log = get_logger(__name__)
 
@@ -70,6 +71,13 @@ def _peek_job_id(body: bytes) -> str | None:
     return value if valid else None
 
 
+def _schema_version(body: bytes) -> object:
+    try:
+        return json.loads(body).get("schema_version")
+    except (ValueError, AttributeError):
+        return None
+
+
 def _describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
@@ -94,6 +102,7 @@ class Consumer:
         policy: FailurePolicy,
         cancellation: CancellationWatch | None = None,
         on_give_up: GiveUp | None = None,
+        ledger: CompletionLedger | None = None,
     ) -> None:
         self._broker = broker
         self._telemetry = telemetry
@@ -103,6 +112,7 @@ class Consumer:
         self._policy = policy
         self._cancellation = cancellation
         self._on_give_up = on_give_up
+        self._ledger = ledger if stage is not None else None
         self.consumer_tag: ConsumerTag | None = None
 
     async def start(self) -> None:
@@ -117,13 +127,19 @@ class Consumer:
         job_id = _peek_job_id(message.body)
         started = time.perf_counter()
         with self._span(message, job_id) as span:
+            self._record_redelivery(message, span)
             try:
                 event = JOB_EVENT_ADAPTER.validate_json(message.body)
             except ValidationError as exc:
-                reason = f"malformed {message.routing_key} message: {_describe(exc)}"
-                await self._fail(message, span, job_id, reason, exc, None, FailureCategory.MALFORMED_MESSAGE)
+                await self._reject_malformed(message, span, job_id, exc)
                 return
             self._record_queue_wait(event)
+            if await self._already_completed(event.job_id):
+                span.add_event("reelscope.duplicate.skipped", {attributes.STAGE: str(self._stage)})
+                self._telemetry.instruments.duplicates_skipped.add(1, {attributes.QUEUE: self._spec.name})
+                log.info("stage already finished for this job; duplicate delivery acked", stage=self._stage)
+                await message.ack()
+                return
             webhook_url = getattr(event, "webhook_url", None)
             if await self._cancelled_before_start(event.job_id):
                 # Not a stage run: no stage-duration sample, just the event on the span and the ack.
@@ -155,6 +171,7 @@ class Consumer:
                 )
                 self._record(started, outcome)
             else:
+                await self._record_completed(event.job_id)
                 await message.ack()
                 self._record(started, "succeeded")
 
@@ -179,6 +196,48 @@ class Consumer:
                 if self._cancellation.requested(event.job_id) and not stopping:
                     raise _JobCancelled from None
                 raise
+
+    async def _already_completed(self, job_id: str) -> bool:
+        """Whether this stage already finished for the job; an unreadable ledger counts as "not yet" (the
+        stage then runs again, which at-least-once delivery allows, rather than blocking the queue)."""
+        if self._ledger is None or self._stage is None:
+            return False
+        try:
+            return await self._ledger.has_completed(job_id, self._stage.value)
+        except Exception as exc:
+            log.warning("idempotency record unreadable; running the stage", error=f"{type(exc).__name__}: {exc}")
+            return False
+
+    async def _record_completed(self, job_id: str) -> None:
+        """Remember that the stage finished, before the ack; if storage refuses, ack anyway (the outcome was
+        already published) and say so: a redelivery would then redo the stage once."""
+        if self._ledger is None or self._stage is None:
+            return
+        try:
+            await self._ledger.record_completed(job_id, self._stage.value)
+        except Exception as exc:
+            log.warning("idempotency record not written", error=f"{type(exc).__name__}: {exc}")
+
+    def _record_redelivery(self, message: AbstractIncomingMessage, span: Span) -> None:
+        """The broker's redelivered flag: an earlier delivery was never acked (a worker died or disconnected)."""
+        if not message.redelivered:
+            return
+        span.set_attribute("reelscope.message.redelivered", True)
+        self._telemetry.instruments.redeliveries.add(1, {attributes.QUEUE: self._spec.name})
+        log.info("message redelivered by the broker", queue=self._spec.name)
+
+    async def _reject_malformed(
+        self, message: AbstractIncomingMessage, span: Span, job_id: str | None, exc: ValidationError
+    ) -> None:
+        """A body that breaks the contract is parked (with a metric and a log line, for inspection and replay)
+        and, when its job id can be read, fails the job so it is not left waiting for a stage that never runs."""
+        reason = f"malformed {message.routing_key} message: {_describe(exc)}"
+        version = _schema_version(message.body)
+        if version not in (None, SCHEMA_VERSION):
+            reason = f"unsupported schema_version {version!r} in {message.routing_key} message (reads {SCHEMA_VERSION})"
+        category = FailureCategory.MALFORMED_MESSAGE
+        parked = await self._park(message, reason, category, attempt_of(message))
+        await self._fail(message, span, job_id, reason, exc, None, category, parked=parked)
 
     async def _cancelled_before_start(self, job_id: str) -> bool:
         """Whether the job was cancelled; a marker check that fails (storage down) counts as "not cancelled"
@@ -323,7 +382,10 @@ class Consumer:
             await self._broker.publish(
                 JobFailed(job_id=job_id, stage=self._stage, reason=reason, category=category, webhook_url=webhook_url)
             )
-            await message.ack()
+            if parked or category is not FailureCategory.MALFORMED_MESSAGE:
+                await message.ack()
+            else:
+                await message.reject(requeue=False)  # could not be parked with headers: the exchange parks it
             return
         if parked or await self._park(message, reason, category, attempt_of(message)):
             await message.ack()

@@ -1,5 +1,7 @@
 """Broker settings every service shares (env prefix `REELSCOPE_`)."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,6 +15,13 @@ class BrokerSettings(BaseSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0, description="Bound on waiting for a publisher confirm")
     prefetch: int = Field(default=1, ge=1, le=1000, description="Unacked messages per consumer")
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    queue_type: Literal["quorum", "classic"] = Field(
+        default="quorum",
+        description=(
+            "Work and parking queues: quorum (replicated, the default) or classic (a single-node dev broker). "
+            "A queue keeps the type it was declared with: switching needs the queues deleted first."
+        ),
+    )
     max_attempts: int = Field(default=5, ge=1, le=20, description="Deliveries of a message before it is parked")
     retry_delays_s: tuple[float, ...] = Field(
         default=(1.0, 5.0, 30.0, 120.0),

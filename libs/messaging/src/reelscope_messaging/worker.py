@@ -15,6 +15,7 @@ from reelscope_messaging.broker import Broker, connect_with_retry
 from reelscope_messaging.cancellation import CancellationWatch, MarkerCheck
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.health import Readiness, health_server
+from reelscope_messaging.idempotency import CompletionLedger
 from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings
 
@@ -71,6 +72,8 @@ class WorkerSpec:
     """How to see a cancellation that happened while this process was not listening (storage marker)."""
     give_up: GiveUpHook | None = None
     """What to publish when a message runs out of attempts under `FailurePolicy.PARK` (the job is not failed)."""
+    ledger: CompletionLedger | None = None
+    """Where finished stages are recorded, so a redelivered message is acked, not processed twice."""
 
 
 HandlerFactory = Callable[[WorkerContext], Handler]
@@ -83,7 +86,7 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    broker = Broker(settings, telemetry.tracer)
+    broker = Broker(settings, telemetry.tracer, telemetry.instruments)
     consumer: Consumer | None = None
     server = None
     server_task = None
@@ -118,6 +121,7 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
                 policy=spec.policy,
                 cancellation=watch,
                 on_give_up=(lambda event, reason: hook(ctx, event, reason)) if hook is not None else None,
+                ledger=spec.ledger,
             )
             await consumer.start()
             log.info("worker ready", service=spec.service_name)

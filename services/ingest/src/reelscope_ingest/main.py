@@ -60,7 +60,7 @@ def create_app(settings: IngestSettings, telemetry: Telemetry, shutdown: Shutdow
         engine = make_engine(settings.database_url)
         await create_schema(engine)
         store = JobStore(make_sessionmaker(engine))
-        broker = Broker(settings, telemetry.tracer)
+        broker = Broker(settings, telemetry.tracer, telemetry.instruments)
         app.state.reelscope = AppState(
             settings=settings, store=store, broker=broker, storage=storage, telemetry=telemetry
         )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from reelscope_contracts import JobCancelled, JobKeys, JobSubmitted
-from reelscope_messaging import Broker, PublishFailed
+from reelscope_messaging import PublishFailed
 from reelscope_storage import StorageError
 from reelscope_telemetry import current_trace_id, get_logger, job_scope
 
@@ -82,7 +82,7 @@ def _webhook(value: str | None) -> str | None:
 )
 async def submit_job(request: Request, state: StateDep) -> JSONResponse:
     """Stream the upload to scratch, store it, record the job, and hand it to the pipeline."""
-    if not _broker_reachable(state.broker):
+    if not state.broker.is_connected:
         # Refuse before reading the body: the job could not be queued, so why receive a gigabyte first.
         log.warning("upload refused: broker unavailable")
         return _unavailable("the job queue is unavailable; try again shortly")
@@ -150,15 +150,6 @@ async def _remove_outputs(state: AppState, keys: JobKeys) -> None:
             log.warning("outputs of a cancelled job not removed", prefix=prefix, error=str(exc))
 
 
-def _broker_reachable(broker: Broker) -> bool:
-    """Connected and set up right now: a robust connection that lost the broker stays open (not closed)
-    while it reconnects, so its `connected` event says more than `is_connected` alone."""
-    connection = broker.connection
-    return (
-        broker.is_connected and broker.exchange is not None and connection is not None and connection.connected.is_set()
-    )
-
-
 def _unavailable(detail: str) -> JSONResponse:
     return JSONResponse(
         {"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
@@ -196,7 +187,7 @@ async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
             keys = JobKeys(job_id)
             try:
                 await state.storage.put_bytes(keys.cancel_marker, b"cancelled by the client\n")
-                if not _broker_reachable(state.broker):
+                if not state.broker.is_connected:
                     raise PublishFailed("broker unavailable")
                 await state.broker.publish(
                     JobCancelled(job_id=job_id, stage=cancellation.running_stage, webhook_url=job.webhook_url)
