@@ -11,6 +11,7 @@ A stage of a cancelled job is skipped (or, when running, stopped) and acked: see
 """
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, ConsumerTag
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from opentelemetry.trace import INVALID_SPAN, Span, StatusCode
 from pydantic import ValidationError
 from reelscope_contracts import FailureCategory, JobEvent, JobFailed, QueueSpec, RoutingKey, StageName
@@ -408,7 +410,18 @@ class Consumer:
         task = asyncio.get_running_loop().create_task(self.on_message(message))
         in_flight[task] = message
         task.add_done_callback(lambda done: in_flight.pop(done, None))
-        await task
+        try:
+            await task
+        except PublishFailed as exc:
+            # An outcome (job.failed, a retry) the broker did not confirm: hand the message back rather than hold
+            # it unacked on a live channel, where nobody would ever process it again.
+            log.error("outcome not published; message returned to its queue", error=str(exc))
+            with contextlib.suppress(AMQPError, ChannelInvalidStateError, ConnectionError):
+                await message.nack(requeue=True)
+        except (AMQPError, ChannelInvalidStateError, ConnectionError) as exc:
+            # The connection went away before the ack: the broker redelivers the message (flagged redelivered),
+            # and the ledger turns it into a no-op if the stage had finished.
+            log.warning("message not settled: connection lost, the broker redelivers it", error=repr(exc))
 
     @property
     def in_flight(self) -> int:

@@ -1,5 +1,6 @@
 """Start a background process with its log file and PID file, wait until it is ready, stop it by PID."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -121,7 +122,30 @@ class ProcessManager:
             if not _alive(pid):
                 break
         (self.pid_dir / f"{component.name}.pid").unlink(missing_ok=True)
+        _wait_ports_closed(component.ports, timeout_s)
         print(f"  {component.name:<14} stopped (pid {pid})")
+
+    def kill(self, component: Component) -> int | None:
+        """SIGKILL the component's whole process group at once (as the kernel's OOM killer or a node loss would):
+        no cleanup runs, nothing is flushed. Returns the PID killed, None if it was not running."""
+        pid = self.pid_of(component.name)
+        if pid is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        (self.pid_dir / f"{component.name}.pid").unlink(missing_ok=True)
+        _wait_ports_closed(component.ports, 10)
+        return pid
+
+
+def _wait_ports_closed(ports: tuple[int, ...], timeout_s: float) -> None:
+    """A stopped process's listening ports can linger a moment: starting again before they close would fail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(port_open(p) for p in ports):
+        time.sleep(0.2)
 
 
 def _alive(pid: int) -> bool:
