@@ -1,4 +1,4 @@
-"""Webhook receivers for the end-to-end tests: real local HTTP servers that record every delivery."""
+"""Webhook receivers for the end-to-end and fault tests: real local HTTP servers that record every delivery."""
 
 import json
 import threading
