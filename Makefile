@@ -1,5 +1,5 @@
 # The targets people type. Each is a few lines calling scripts or Python entry points.
-.PHONY: setup up down status demo test bench bench-media lint
+.PHONY: setup up down status demo test test-faults bench bench-media lint
 
 setup:  ## install system packages, the Python workspace and the collector (idempotent)
 	@bash scripts/setup.sh
@@ -18,6 +18,9 @@ demo: setup  ## start the stack, run one job end to end, show its result, trace,
 
 test: setup  ## the whole suite: unit, integration (real RabbitMQ, collector, Prometheus) and end-to-end
 	@uv run pytest
+
+test-faults: setup  ## the fault-injection suite at 1000 jobs (make test runs it at 200); prints its figures
+	@REELSCOPE_FAULT_JOBS=$${REELSCOPE_FAULT_JOBS:-1000} uv run pytest tests/faults -q
 
 bench-media: setup  ## media figures: stage vs hand-written ffmpeg, single-pass vs per-rendition, ASR WER and RTF
 	@uv run reelscope-bench media

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from reelscope_cli.client import PrometheusClient
 from reelscope_cli.otlp_files import read_spans
 from reelscope_cli.samples import make_speech_clip, make_test_clip
 from reelscope_cli.stack.components import collector, rabbitmq, services
@@ -233,6 +234,7 @@ def test_no_job_lost_stuck_or_done_twice_under_faults(
         _seconds(job["finished_at"], job["created_at"]) for job in finals.values() if job["status"] == "completed"
     ]
     chaos = controller.chaos
+    counted = _counted_by_prometheus(fault_stack)
     outage = chaos.collector_down or (0.0, 0.0)
     in_outage = [outage[0] <= s.submitted_at <= outage[1] for s in submissions]
     during_outage = [s.post_seconds for s, inside in zip(submissions, in_outage, strict=True) if inside]
@@ -263,12 +265,16 @@ def test_no_job_lost_stuck_or_done_twice_under_faults(
             f"{_percentile(latencies, 0.5):.1f} / {_percentile(latencies, 0.95):.1f} / {max(latencies, default=0):.1f}"
         ),
         "spans exported after the collector returned": len(spans_after_outage),
+        "redelivered / duplicates skipped / retried (Prometheus)": " / ".join(
+            f"{counted[name]:.0f}" for name in ("redelivered", "duplicates_skipped", "retried")
+        ),
+        "broker reconnects (Prometheus)": f"{counted['reconnects']:.0f}",
         "submitting took / all final after (s)": f"{submitted_by - began:.0f} / {finished_by - began:.0f}",
     }
     with capsys.disabled():
         print(f"\n\nFault suite, {JOBS} jobs:")
         for name, value in figures.items():
-            print(f"  {name:<50} {value}")
+            print(f"  {name:<58} {value}")
         print(f"  controller: {'; '.join(chaos.log)}\n")
 
     assert not unfinished, f"not final: {unfinished}"
@@ -296,6 +302,23 @@ def _duplicate_outputs(stack: StackSettings, finals: dict[str, dict[str, Any]]) 
         if stored != recorded:
             problems.append(f"{job_id}: stored {stored}, recorded {recorded}")
     return problems
+
+
+def _counted_by_prometheus(stack: StackSettings) -> dict[str, float]:
+    """Totals over every process that ever ran (a killed worker's series ends, its replacement starts anew; the
+    last export before a SIGKILL is all that survives of the victim, so these are lower bounds)."""
+    time.sleep(12)  # one metric export interval and one scrape after the last job
+    names = {
+        "redelivered": "reelscope_messages_redelivered_total",
+        "duplicates_skipped": "reelscope_messages_duplicates_skipped_total",
+        "retried": "reelscope_messages_retried_total",
+        "reconnects": "reelscope_broker_reconnects_total",
+    }
+    with PrometheusClient(stack.prometheus_url) as prometheus:
+        return {
+            short: sum(float(r["value"][1]) for r in prometheus.query(f"sum(max_over_time({metric}[2h]))"))
+            for short, metric in names.items()
+        }
 
 
 def _seconds(later: str, earlier: str) -> float:
