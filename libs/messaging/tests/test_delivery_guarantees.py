@@ -12,7 +12,7 @@ from typing import Any
 import aio_pika
 import pytest
 from reelscope_cli.stack.settings import StackSettings
-from reelscope_contracts import JobEvent, JobFailed, JobKeys, JobSubmitted, QueueSpec, RoutingKey, StageName
+from reelscope_contracts import JobEvent, JobFailed, JobKeys, QueueSpec, RoutingKey, StageName
 from reelscope_messaging import (
     PARKING_QUEUE,
     Broker,
@@ -23,23 +23,11 @@ from reelscope_messaging import (
     StorageLedger,
 )
 from reelscope_messaging.headers import CATEGORY_HEADER, REASON_HEADER
-from reelscope_messaging.testing import collect_events, private_queue
+from reelscope_messaging.testing import collect_events, eventually, private_queue, submission
 from reelscope_storage import FilesystemStorage
 from reelscope_telemetry.testing import CapturedTelemetry
 
 pytestmark = pytest.mark.integration
-
-
-def _job(job_id: str) -> JobSubmitted:
-    return JobSubmitted(job_id=job_id, input_key=f"jobs/{job_id}/in.mp4", original_filename="a", input_size_bytes=1)
-
-
-async def _until(condition: object, timeout_s: float = 10) -> None:
-    for _ in range(int(timeout_s * 20)):
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def _parked(broker: Broker, message_id: str, timeout_s: float = 10) -> aio_pika.abc.AbstractIncomingMessage:
@@ -81,10 +69,12 @@ async def test_a_duplicate_delivery_of_a_finished_stage_is_acked_not_redone(
     )
     await consumer.start()
     job_id = f"dup{uuid.uuid4().hex[:8]}"
-    await broker.publish(_job(job_id))
-    await _until(lambda: runs == [job_id])
-    await broker.publish(_job(job_id))
-    await _until(lambda: sum(p.value for p in telemetry.metric_points("reelscope.messages.duplicates_skipped")) == 1)
+    await broker.publish(submission(job_id))
+    await eventually(lambda: runs == [job_id])
+    await broker.publish(submission(job_id))
+    await eventually(
+        lambda: sum(p.value for p in telemetry.metric_points("reelscope.messages.duplicates_skipped")) == 1
+    )
     assert runs == [job_id]
     assert (tmp_path / JobKeys(job_id).stage_done("transcode")).is_file()
     queue = broker.queues[spec.name]
@@ -100,7 +90,7 @@ async def test_a_redelivered_message_is_counted_and_marked_on_its_span(
     spec = QueueSpec(f"reelscope.test.redelivered.{uuid.uuid4().hex[:8]}", (RoutingKey.SUBMITTED,))
     await broker.declare_queue(spec)
     job_id = f"redeliv{uuid.uuid4().hex[:8]}"
-    await broker.publish(_job(job_id))
+    await broker.publish(submission(job_id))
     dying = await aio_pika.connect(rabbitmq_url)
     taken = await (await (await dying.channel()).get_queue(spec.name)).get(timeout=5)
     assert not taken.redelivered
@@ -119,10 +109,10 @@ async def test_a_redelivered_message_is_counted_and_marked_on_its_span(
         policy=FailurePolicy.FAIL_JOB,
     )
     await consumer.start()
-    await _until(lambda: handled == [job_id])
+    await eventually(lambda: handled == [job_id])
     points = telemetry.metric_points("reelscope.messages.redelivered")
     assert [(p.value, dict(p.attributes)) for p in points] == [(1, {"reelscope.queue": spec.name})]
-    await _until(lambda: any((s.attributes or {}).get("reelscope.message.redelivered") for s in telemetry.spans()))
+    await eventually(lambda: any((s.attributes or {}).get("reelscope.message.redelivered") for s in telemetry.spans()))
     await broker.queues[spec.name].delete(if_unused=False, if_empty=False)
 
 
@@ -146,7 +136,7 @@ async def test_a_redelivered_message_is_counted_and_marked_on_its_span(
     ],
     ids=["missing-field", "unknown-version"],
 )
-async def test_a_malformed_or_unknown_version_message_is_parked_counted_and_fails_its_job(
+async def test_a_malformed_or_unknown_version_message_is_parked_counted_and_fails_itssubmission(
     broker: Broker, telemetry: CapturedTelemetry, body: dict[str, object], reason: str
 ) -> None:
     """A body that breaks the contract is parked with the reason (log line, dead-letter metric), its job fails
@@ -172,14 +162,14 @@ async def test_a_malformed_or_unknown_version_message_is_parked_counted_and_fail
         assert broker.exchange is not None
         poisoned = aio_pika.Message(json.dumps(body | {"job_id": poison}).encode(), message_id=message_id)
         await broker.exchange.publish(poisoned, routing_key=RoutingKey.SUBMITTED.value)
-        await broker.publish(_job(healthy))
+        await broker.publish(submission(healthy))
         parked = await _parked(broker, message_id)
         assert parked.headers[REASON_HEADER] == reason
         assert parked.headers[CATEGORY_HEADER] == "malformed_message"
         (failed,) = await collect_events(failures, poison, until=(JobFailed,))
         assert isinstance(failed, JobFailed)
         assert failed.reason == reason
-        await _until(lambda: handled == [healthy])
+        await eventually(lambda: handled == [healthy])
     dead = telemetry.metric_points("reelscope.messages.dead_lettered")
     assert [(p.value, dict(p.attributes)) for p in dead] == [
         (1, {"reelscope.queue": spec.name, "reelscope.failure.category": "malformed_message"})
@@ -201,7 +191,7 @@ async def test_publish_confirm_latency_is_measured_with_semantic_convention_attr
     """Every confirmed publish records messaging.client.operation.duration (publish to confirm), labelled by
     system, operation and destination only; a failed one adds error.type."""
     async with private_queue(broker, "reelscope.test.confirm.latency", (RoutingKey.SUBMITTED,)):
-        await broker.publish(_job(f"lat{uuid.uuid4().hex[:8]}"))
+        await broker.publish(submission(f"lat{uuid.uuid4().hex[:8]}"))
     with pytest.raises(PublishFailed):
         await broker.publish_to_queue("reelscope.test.nowhere", b"{}", {}, None)
     points = {
@@ -252,10 +242,10 @@ async def test_after_a_lost_connection_consumers_are_restored_and_the_reconnect_
                 break
             await asyncio.sleep(0.5)
         await _management(stack_settings, "DELETE", f"/api/connections/{urllib.parse.quote(ours[0]['name'])}")
-        await _until(lambda: sum(p.value for p in telemetry.metric_points("reelscope.broker.reconnects")) == 1, 30)
+        await eventually(lambda: sum(p.value for p in telemetry.metric_points("reelscope.broker.reconnects")) == 1, 30)
         job_id = f"after{uuid.uuid4().hex[:8]}"
-        await broker.publish(_job(job_id))
-        await _until(lambda: handled == [job_id])
+        await broker.publish(submission(job_id))
+        await eventually(lambda: handled == [job_id])
         await broker.queues[spec.name].delete(if_unused=False, if_empty=False)
     finally:
         await broker.close()

@@ -18,6 +18,7 @@ from reelscope_messaging import (
 )
 from reelscope_messaging.broker import retry_queue_name
 from reelscope_messaging.headers import ATTEMPT_HEADER, ORIGIN_QUEUE_HEADER, REASON_HEADER
+from reelscope_messaging.testing import eventually, submission
 from reelscope_telemetry.testing import CapturedTelemetry
 
 pytestmark = pytest.mark.integration
@@ -31,18 +32,6 @@ async def fast_broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncI
     await broker.connect()
     yield broker
     await broker.close()
-
-
-def _job(job_id: str) -> JobSubmitted:
-    return JobSubmitted(job_id=job_id, input_key=f"jobs/{job_id}/in.mp4", original_filename="a", input_size_bytes=1)
-
-
-async def _until(condition: object, timeout_s: float = 10) -> None:
-    for _ in range(int(timeout_s * 20)):
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def _cleanup(broker: Broker, spec: QueueSpec) -> None:
@@ -68,11 +57,11 @@ async def test_transient_failures_are_retried_with_backoff_and_linked_spans(
     )
     await consumer.start()
     job_id = f"retry{uuid.uuid4().hex[:8]}"
-    await fast_broker.publish(_job(job_id))
-    await _until(lambda: len(calls) == 3)
+    await fast_broker.publish(submission(job_id))
+    await eventually(lambda: len(calls) == 3)
     assert calls[1] - calls[0] >= 0.2
     assert calls[2] - calls[1] >= 0.4
-    await _until(lambda: len([s for s in telemetry.spans() if spec.name in s.name]) == 3)
+    await eventually(lambda: len([s for s in telemetry.spans() if spec.name in s.name]) == 3)
     spans = sorted((s for s in telemetry.spans() if spec.name in s.name), key=lambda s: s.start_time or 0)
     assert len({s.context.trace_id for s in spans}) == 1
     assert [s.attributes.get("reelscope.attempt", 1) for s in spans] == [1, 2, 3]
@@ -89,7 +78,7 @@ async def test_transient_failures_are_retried_with_backoff_and_linked_spans(
     await _cleanup(fast_broker, spec)
 
 
-async def test_out_of_attempts_parks_the_message_and_fails_the_job(
+async def test_out_of_attempts_parks_the_message_and_fails_thesubmission(
     fast_broker: Broker, telemetry: CapturedTelemetry
 ) -> None:
     """Always transient: after the third attempt the message is parked with reason, origin and attempt count,
@@ -123,8 +112,8 @@ async def test_out_of_attempts_parks_the_message_and_fails_the_job(
         on_give_up=give_up,  # type: ignore[arg-type]
     )
     await consumer.start()
-    await fast_broker.publish(_job(doomed))
-    await fast_broker.publish(_job(broken))
+    await fast_broker.publish(submission(doomed))
+    await fast_broker.publish(submission(broken))
     events: dict[str, JobFailed] = {}
 
     async def collect() -> None:

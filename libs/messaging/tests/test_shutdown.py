@@ -23,10 +23,10 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from reelscope_contracts import JobCompleted, JobSubmitted, QueueSpec, RoutingKey
+from reelscope_contracts import JobCompleted, QueueSpec, RoutingKey
 from reelscope_messaging import Broker
 from reelscope_messaging.broker import retry_queue_name
-from reelscope_messaging.testing import collect_events, private_queue
+from reelscope_messaging.testing import collect_events, private_queue, submission
 
 pytestmark = pytest.mark.integration
 
@@ -202,10 +202,6 @@ async def outcomes(broker: Broker) -> AsyncIterator[AbstractQueue]:
         yield queue
 
 
-def _job(job_id: str) -> JobSubmitted:
-    return JobSubmitted(job_id=job_id, input_key=f"jobs/{job_id}/in.mp4", original_filename="a.mp4", input_size_bytes=1)
-
-
 async def _get(queue: AbstractQueue) -> AbstractIncomingMessage | None:
     """The next message of `queue` (acked, so it leaves), or None if it is empty."""
     message = await queue.get(fail=False, timeout=5)
@@ -238,7 +234,7 @@ async def test_sigterm_drains_in_flight_work_then_exits_zero(
     worker = start_worker(work_queue.name, 2.0, 15.0)
     await worker.wait_ready()
     job_id = f"drain{uuid.uuid4().hex[:8]}"
-    await broker.publish(_job(job_id))
+    await broker.publish(submission(job_id))
     await worker.wait_step(f"start {job_id}")
 
     signalled = time.monotonic()
@@ -266,7 +262,7 @@ async def test_work_longer_than_the_grace_period_is_cancelled_and_requeued(
     worker = start_worker(work_queue.name, 30.0, 1.0)
     await worker.wait_ready()
     job_id = f"requeue{uuid.uuid4().hex[:8]}"
-    await broker.publish(_job(job_id))
+    await broker.publish(submission(job_id))
     await worker.wait_step(f"start {job_id}")
 
     signalled = time.monotonic()
@@ -290,12 +286,12 @@ async def test_no_new_message_is_taken_after_sigterm(
     worker = start_worker(work_queue.name, 2.0, 15.0)
     await worker.wait_ready()
     first, second = f"first{uuid.uuid4().hex[:8]}", f"second{uuid.uuid4().hex[:8]}"
-    await broker.publish(_job(first))
+    await broker.publish(submission(first))
     await worker.wait_step(f"start {first}")
 
     worker.process.send_signal(signal.SIGTERM)
     await _wait_stopping(worker)
-    await broker.publish(_job(second))
+    await broker.publish(submission(second))
 
     assert await worker.wait_exit(timeout_s=15.0) == 0
     assert worker.steps() == [f"start {first}", f"end {first}"]

@@ -113,6 +113,23 @@ def test_reserved_log_keys_are_renamed_not_fatal() -> None:
     assert line["message_"] == "y"
 
 
+def test_tracebacks_in_log_lines_carry_frames_but_never_local_variables() -> None:
+    """A logged exception shows where it happened, not the values of local variables (which may hold secrets)."""
+    log = get_logger("locals-test")
+    with capture_telemetry() as cap:
+        amqp_url = "amqp://user:s3cr3t-pa55@broker/"  # noqa: F841 - a local a traceback could show
+        try:
+            raise ConnectionError("broker unreachable")
+        except ConnectionError:
+            log.exception("publish failed")
+        (line,) = cap.stdout_lines()
+    (exception,) = line["exception"]
+    assert exception["exc_type"] == "ConnectionError"
+    assert exception["frames"][0]["name"] == "test_tracebacks_in_log_lines_carry_frames_but_never_local_variables"
+    assert "s3cr3t-pa55" not in str(line)
+    assert all("locals" not in frame for frame in exception["frames"])
+
+
 def test_resource_carries_service_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """service.name, version, instance id and environment are set; OTEL_RESOURCE_ATTRIBUTES wins."""
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging,team=media")

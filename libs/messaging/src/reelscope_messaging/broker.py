@@ -11,7 +11,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
-from aio_pika.exceptions import AMQPError, DeliveryError, PublishError
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
 from opentelemetry.trace import INVALID_SPAN, Span, StatusCode, Tracer
 from pydantic import BaseModel
 from reelscope_contracts import EXCHANGE, QueueSpec, StageProgress
@@ -158,7 +158,8 @@ class Broker:
                 exchange.publish(message, routing_key=routing_key, mandatory=True),
                 timeout=self.settings.publish_timeout_s,
             )
-        except (TimeoutError, DeliveryError, PublishError, AMQPError, ConnectionError) as exc:
+        except (TimeoutError, DeliveryError, PublishError, AMQPError, ChannelInvalidStateError, ConnectionError) as exc:
+            # ChannelInvalidStateError: the channel closed under us (broker shutting down), not an AMQPError.
             error = type(exc).__name__
             raise PublishFailed(f"{routing_key} not confirmed by the broker: {exc!r}") from exc
         finally:

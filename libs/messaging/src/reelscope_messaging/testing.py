@@ -3,11 +3,11 @@ stack's consumers keep their own copies), and a reader that picks one job's even
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aio_pika.abc import AbstractQueue
-from reelscope_contracts import JobEvent, QueueSpec, RoutingKey
+from reelscope_contracts import JobEvent, JobSubmitted, QueueSpec, RoutingKey
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER
 
 from reelscope_messaging.broker import Broker
@@ -40,3 +40,17 @@ async def collect_events(
             if isinstance(event, until):
                 return seen
     raise AssertionError(f"no {until} for {job_id}; saw {seen}")
+
+
+def submission(job_id: str) -> JobSubmitted:
+    """A minimal valid `job.submitted` for `job_id` (its input need not exist: consumers under test are fakes)."""
+    return JobSubmitted(job_id=job_id, input_key=f"jobs/{job_id}/in.mp4", original_filename="a.mp4", input_size_bytes=1)
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Wait until `condition()` holds, polling every 50 ms; fail the test after `timeout_s`."""
+    for _ in range(int(timeout_s * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")

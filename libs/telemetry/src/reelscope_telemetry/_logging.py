@@ -15,6 +15,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 LogFormat = Literal["json", "console"]
@@ -125,7 +126,9 @@ def configure_logging(
             ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.dict_tracebacks,
+                # Frames without their local variables: locals hold settings (broker URLs with passwords),
+                # request bodies and tokens, and would make every traceback kilobytes long.
+                structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
                 renderer,
             ],
         )
