@@ -6,7 +6,7 @@ from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.errors import JobWasCancelled, PublishFailed, RetryLater, StageFailed
 from reelscope_messaging.idempotency import CompletionLedger, StorageLedger
 from reelscope_messaging.progress import ProgressReporter
-from reelscope_messaging.settings import BrokerSettings
+from reelscope_messaging.settings import BrokerSettings, ShutdownSettings
 from reelscope_messaging.worker import WorkerContext, WorkerSettings, WorkerSpec, run_worker
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ProgressReporter",
     "PublishFailed",
     "RetryLater",
+    "ShutdownSettings",
     "StageFailed",
     "StorageLedger",
     "WorkerContext",

@@ -6,6 +6,21 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ShutdownSettings(BaseSettings):
+    """How a service stops on SIGTERM: workers and ingest alike."""
+
+    model_config = SettingsConfigDict(env_prefix="REELSCOPE_", extra="ignore")
+
+    shutdown_grace_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight work (messages, open requests) may run on before it is cut off "
+        "and its messages requeued (keep it below the pod's terminationGracePeriodSeconds, 30 by default, minus "
+        "a few seconds)",
+    )
+    shutdown_timeout_s: float = Field(default=5.0, gt=0, description="Bound on flushing telemetry at exit")
+
+
 class BrokerSettings(BaseSettings):
     """How to reach RabbitMQ and how much to take on at once."""
 

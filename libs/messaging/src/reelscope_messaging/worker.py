@@ -17,23 +17,16 @@ from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.health import Readiness, health_server
 from reelscope_messaging.idempotency import CompletionLedger
 from reelscope_messaging.progress import ProgressReporter
-from reelscope_messaging.settings import BrokerSettings
+from reelscope_messaging.settings import BrokerSettings, ShutdownSettings
 
 log = get_logger(__name__)
 
 
-class WorkerSettings(BrokerSettings):
+class WorkerSettings(BrokerSettings, ShutdownSettings):
     """Settings every worker has: the broker's, plus where its health port listens."""
 
     health_host: str = Field(default="127.0.0.1")
     health_port: int = Field(default=0, ge=0, le=65535, description="0 disables the health port")
-    shutdown_timeout_s: float = Field(default=5.0, gt=0, description="Bound on flushing telemetry at exit")
-    shutdown_grace_s: float = Field(
-        default=25.0,
-        ge=0,
-        description="On SIGTERM, how long in-flight messages may run on before they are cancelled and requeued "
-        "(keep it below the pod's terminationGracePeriodSeconds, 30 by default, minus a few seconds)",
-    )
     progress_interval_s: float = Field(default=1.0, gt=0, description="At most one progress event per job this often")
 
 

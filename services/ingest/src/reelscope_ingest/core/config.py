@@ -1,11 +1,11 @@
 """Ingest settings, from `REELSCOPE_*` env vars; bad values refuse to start."""
 
 from pydantic import Field
-from reelscope_messaging import BrokerSettings
+from reelscope_messaging import BrokerSettings, ShutdownSettings
 from reelscope_storage import StorageSettings
 
 
-class IngestSettings(BrokerSettings, StorageSettings):
+class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings):
     """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
     stuck-job deadline."""
 
@@ -17,13 +17,6 @@ class IngestSettings(BrokerSettings, StorageSettings):
     )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024, description="Largest accepted upload")
     prefetch: int = Field(default=20, ge=1, le=1000)
-    shutdown_timeout_s: float = Field(default=5.0, gt=0, description="Bound on flushing telemetry at exit")
-    shutdown_grace_s: float = Field(
-        default=25.0,
-        ge=0,
-        description="On SIGTERM, how long open requests and stage events being applied may run on before they "
-        "are cut off (keep it below the pod's terminationGracePeriodSeconds, 30 by default, minus a few seconds)",
-    )
     cpu_hour_price: float = Field(default=0.05, ge=0, description="Price of one CPU hour, for job cost estimates")
     cost_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of cpu_hour_price")
     stuck_check_interval_s: float = Field(
