@@ -186,35 +186,46 @@ def test_no_job_lost_stuck_or_done_twice_under_faults(
     run_deadline = began + 300 + JOBS * 3.0
     controller = Controller(fault_stack, seed=JOBS, kill_budget=max(8, JOBS // 20))
     controller.start()
-    submissions: list[Submission] = []
-    with httpx.Client(base_url=fault_stack.ingest_url, timeout=60) as client, ThreadPoolExecutor(SUBMITTERS) as pool:
-        # Paced over at least a minute, so jobs are in flight through every fault.
-        pace = SUBMIT_OVER_S / JOBS
-        futures = [
-            pool.submit(_submit, client, clips[i % len(clips)], webhook_receiver.url, began + i * pace, run_deadline)
-            for i in range(JOBS)
-        ]
-        submissions = [f.result() for f in futures]
-        submitted_by = time.monotonic()
-        finals: dict[str, dict[str, Any]] = {}
-        while time.monotonic() < run_deadline and (
-            len(finals) < len(submissions) or not controller.scheduled_done.is_set()
+    try:
+        submissions: list[Submission] = []
+        with (
+            httpx.Client(base_url=fault_stack.ingest_url, timeout=60) as client,
+            ThreadPoolExecutor(SUBMITTERS) as pool,
         ):
-            for submission in submissions:
-                if submission.job_id not in finals:
-                    job = client.get(f"/v1/jobs/{submission.job_id}").json()
-                    if job["status"] in FINAL:
-                        finals[submission.job_id] = job
-            time.sleep(1)
-        finished_by = time.monotonic()
+            # Paced over at least a minute, so jobs are in flight through every fault.
+            pace = SUBMIT_OVER_S / JOBS
+            futures = [
+                pool.submit(
+                    _submit, client, clips[i % len(clips)], webhook_receiver.url, began + i * pace, run_deadline
+                )
+                for i in range(JOBS)
+            ]
+            try:
+                submissions = [f.result() for f in futures]
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            submitted_by = time.monotonic()
+            finals: dict[str, dict[str, Any]] = {}
+            while time.monotonic() < run_deadline and (
+                len(finals) < len(submissions) or not controller.scheduled_done.is_set()
+            ):
+                for submission in submissions:
+                    if submission.job_id not in finals:
+                        job = client.get(f"/v1/jobs/{submission.job_id}").json()
+                        if job["status"] in FINAL:
+                            finals[submission.job_id] = job
+                time.sleep(1)
+            finished_by = time.monotonic()
+            unfinished = {
+                s.job_id: client.get(f"/v1/jobs/{s.job_id}").json().get("status")
+                for s in submissions
+                if s.job_id not in finals
+            }
+    finally:  # never leave the controller restarting processes once the test is over (or failed)
         controller.stopping.set()
         controller.join(timeout=180)
-        assert controller.error is None, controller.error
-        unfinished = {
-            s.job_id: client.get(f"/v1/jobs/{s.job_id}").json().get("status")
-            for s in submissions
-            if s.job_id not in finals
-        }
+    assert controller.error is None, controller.error
     # Webhooks: wait for the stragglers (the notification worker may just have been restarted).
     notice_deadline = time.monotonic() + 120
     while time.monotonic() < notice_deadline and any(not webhook_receiver.of_job(j) for j in finals):

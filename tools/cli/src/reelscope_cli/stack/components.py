@@ -37,6 +37,9 @@ def rabbitmq_env(s: StackSettings) -> dict[str, str]:
         "RABBITMQ_NODE_PORT": str(s.amqp_port),
         "RABBITMQ_DIST_PORT": str(s.rabbitmq_dist_port),
         "ERL_EPMD_ADDRESS": "127.0.0.1",
+        # Erlang distribution (rabbitmqctl talks to the node through it) on loopback too, not on every interface.
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        "RABBITMQ_CTL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
         "RABBITMQ_LOG_BASE": str(base / "log"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
