@@ -38,6 +38,8 @@ JOBS = int(os.environ.get("REELSCOPE_FAULT_JOBS", "200"))
 COLLECTOR_OUTAGE_S = 30.0
 SUBMITTERS = 4
 SUBMIT_OVER_S = 60.0
+RUN_LIMIT_S = 300 + JOBS * 3.0
+"""Bound on submitting and finishing every job (the pipeline does about one small job a second on 2 cores)."""
 FINAL = {"completed", "failed", "cancelled"}
 
 
@@ -175,6 +177,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
+@pytest.mark.timeout(RUN_LIMIT_S + 600)  # the run's own deadline, plus the stack's start and the final checks
 def test_no_job_lost_stuck_or_done_twice_under_faults(
     fault_stack: StackSettings, webhook_receiver: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -183,7 +186,7 @@ def test_no_job_lost_stuck_or_done_twice_under_faults(
     accounted for; telemetry resumes after the collector returns."""
     clips = _clips(tmp_path / "clips")
     began = time.monotonic()
-    run_deadline = began + 300 + JOBS * 3.0
+    run_deadline = began + RUN_LIMIT_S
     controller = Controller(fault_stack, seed=JOBS, kill_budget=max(8, JOBS // 20))
     controller.start()
     try:
