@@ -26,7 +26,7 @@ class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings):
         default=3600.0,
         gt=0,
         description=(
-            "An unfinished job with no recorded activity (submission, stage event, progress) for this long is "
-            "failed as stuck: its worker may have died"
+            "A job with a stage running but no stage event or progress for this long is failed as stuck: its "
+            "worker may have died or hung (jobs waiting in a queue are never failed as stuck)"
         ),
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from reelscope_contracts import FailureCategory, JobEvent, JobFailed, JobSubmitted, StageName
-from sqlalchemy import CursorResult, select, text, update
+from sqlalchemy import CursorResult, exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelscope_ingest.core.db import JobRow, StageRow
@@ -25,6 +25,9 @@ from reelscope_ingest.core.transitions import (
 )
 
 __all__ = ["Cancellation", "JobStatus", "JobStore", "StageStatus", "StuckJob", "Transition"]
+
+_HAS_RUNNING_STAGE = exists().where(StageRow.job_id == JobRow.id, StageRow.status == StageStatus.RUNNING)
+"""Only a job with a stage under way can be stuck: one waiting in a queue may just be behind a backlog."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,13 @@ class JobStore:
                 job.cancel_announced = True
 
     async def idle_jobs(self, cutoff: datetime, limit: int = 100) -> list[str]:
-        """Ids of unfinished jobs with no recorded activity since `cutoff`, longest idle first."""
+        """Ids of jobs with a stage running but no recorded activity since `cutoff`, longest idle first.
+        A job waiting in a queue is not idle in this sense: a backlog is not a dead worker (queue depth and
+        age have their own metrics and alerts)."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(JobRow.id)
-                .where(JobRow.status.in_(OPEN_JOB), JobRow.updated_at < cutoff)
+                .where(JobRow.status.in_(OPEN_JOB), JobRow.updated_at < cutoff, _HAS_RUNNING_STAGE)
                 .order_by(JobRow.updated_at)
                 .limit(limit)
             )
@@ -141,23 +146,22 @@ class JobStore:
         exactly one of them fails (and announces) it; the failure is then applied like a `job.failed`."""
         async with self._apply_lock, self._sessions() as session, session.begin():
             now = _now()
-            claim = update(JobRow).where(JobRow.id == job_id, JobRow.status.in_(OPEN_JOB), JobRow.updated_at < cutoff)
+            claim = update(JobRow).where(
+                JobRow.id == job_id, JobRow.status.in_(OPEN_JOB), JobRow.updated_at < cutoff, _HAS_RUNNING_STAGE
+            )
             claimed = cast(CursorResult[Any], await session.execute(claim.values(updated_at=now)))
             if claimed.rowcount != 1:
                 return None
             job = await session.get(JobRow, job_id, populate_existing=True)
             assert job is not None  # claimed in this transaction
-            running = next((s for s in job.stages if s.status == StageStatus.RUNNING), None)
-            waiting = next((s for s in job.stages if s.status == StageStatus.PENDING), None)
-            stage = StageName((running or waiting or job.stages[0]).name)
-            if running:
-                where = f"in stage {stage}: its worker may have died"
-            else:
-                where = f"waiting for stage {stage}: no {stage} worker took it"
+            stage = StageName(next(s for s in job.stages if s.status == StageStatus.RUNNING).name)
             failure = JobFailed(
                 job_id=job_id,
                 stage=stage,
-                reason=f"no progress for {idle_s:g} s {where}; the job was failed by the stuck-job detector",
+                reason=(
+                    f"no progress for {idle_s:g} s in stage {stage}: its worker may have died; "
+                    "the job was failed by the stuck-job detector"
+                ),
                 category=FailureCategory.STUCK,
                 webhook_url=job.webhook_url,
                 occurred_at=now,
