@@ -3,8 +3,10 @@
 Every `REELSCOPE_STUCK_CHECK_INTERVAL_S` it fails each job that has a stage running but no recorded
 activity (stage event, progress) for `REELSCOPE_STUCK_JOB_TIMEOUT_S`, counts it, and publishes `job.failed`
 so the owner is told. A job waiting in a queue is never failed here: a backlog is not a dead worker (the
-1000-job fault run queued jobs for ten minutes), and queue depth has its own metrics and alerts. Replicas may all run it: the store claims each job with a conditional
-UPDATE, so only one of them fails and announces a given job. The failed job is terminal, so a late event
+1000-job fault run queued jobs for ten minutes), and queue depth has its own metrics and alerts.
+
+Replicas may all run it: the store claims each job with a conditional UPDATE, so only one of them fails
+and announces a given job. The failed job is terminal, so a late event
 of its vanished worker changes nothing; a storage cancel marker also makes a redelivered or resumed stage
 skip the job instead of producing outputs (and a second notification) for it."""
 
