@@ -2,20 +2,23 @@
 defines and defines none it does not use; the real collector masks secrets; Prometheus configs and rules
 pass promtool."""
 
+import gzip
 import json
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 import yaml
 from reelscope_cli.stack.components import collector, collector_env, render_prometheus_config
-from reelscope_cli.stack.processes import ProcessManager
+from reelscope_cli.stack.processes import Component, ProcessManager, http_ok
 from reelscope_cli.stack.settings import StackSettings, repo_root
 
 pytestmark = pytest.mark.integration
@@ -348,3 +351,93 @@ def test_collector_masks_secrets_in_metric_labels(redacting_collector: StackSett
     assert 'customer="****"' in probe[0]
     assert 'plan="pro"' in probe[0]
     assert EMAIL not in exposition
+
+
+class _Loki(BaseHTTPRequestHandler):
+    """Stands in for Loki's OTLP endpoint: keeps every request body (decompressed), answers 200."""
+
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.bodies.append(gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def _wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + EXPORT_TIMEOUT_S * 2
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {EXPORT_TIMEOUT_S * 2} s")
+        time.sleep(0.2)
+
+
+def _production_on_local_ports(ports: dict[str, int]) -> dict[str, Any]:
+    """An override running config.yaml here: every listener on a free 127.0.0.1 port, no Kubernetes processor
+    (k8s_attributes needs the API server), a short batch timeout."""
+    local = {"host": "127.0.0.1", "port": ports["metrics"]}
+    return {
+        "extensions": {"health_check": {"endpoint": f"127.0.0.1:{ports['health']}"}},
+        "receivers": {"otlp": {"protocols": {p: {"endpoint": f"127.0.0.1:{ports[p]}"} for p in ("grpc", "http")}}},
+        "exporters": {"prometheus": {"endpoint": f"127.0.0.1:{ports['prometheus']}"}},
+        "processors": {"batch": {"timeout": "100ms"}},
+        "service": {
+            "telemetry": {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": local}}}]}},
+            "pipelines": {
+                "traces": {"processors": ["memory_limiter", "redaction", "transform/redact_status", "batch"]},
+                "metrics": {"processors": ["memory_limiter", "redaction", "batch"]},
+                "logs": {"processors": ["memory_limiter", "redaction", "batch"]},
+            },
+        },
+    }
+
+
+def test_persistent_queue_delivers_after_a_restart_what_was_queued_before_it(
+    collector_binary: Path, tmp_path: Path
+) -> None:
+    """With config.persistent-queue.yaml, a log queued while Loki is down is delivered by the next collector process."""
+    ports = {name: _free_port() for name in ("health", "grpc", "http", "prometheus", "metrics", "loki", "tempo")}
+    local = tmp_path / "local-ports.yaml"
+    local.write_text(yaml.safe_dump(_production_on_local_ports(ports)))
+    argv = [str(collector_binary)]
+    for config in (COLLECTOR_DIR / "config.yaml", COLLECTOR_DIR / "config.persistent-queue.yaml", local):
+        argv += ["--config", str(config)]
+    env = {
+        "REELSCOPE_COLLECTOR_QUEUE_DIR": str(tmp_path / "queue"),
+        "LOKI_OTLP_ENDPOINT": f"http://127.0.0.1:{ports['loki']}/otlp",
+        "TEMPO_OTLP_ENDPOINT": f"127.0.0.1:{ports['tempo']}",
+    }
+    component = Component("otel-collector-pq", argv, http_ok(f"http://127.0.0.1:{ports['health']}/"), env)
+    manager, log = ProcessManager(tmp_path), tmp_path / "logs" / "otel-collector-pq.log"
+    marker = f"queued-{uuid.uuid4().hex}"
+    record = {"timeUnixNano": str(time.time_ns()), "body": {"stringValue": marker}}
+    resource = {"attributes": _attrs({"service.name": "queue-test"})}
+    logs = {"resourceLogs": [{"resource": resource, "scopeLogs": [{"scope": {"name": "t"}, "logRecords": [record]}]}]}
+
+    def retrying() -> bool:
+        return any("Will retry" in line and "otlp_http/loki" in line for line in log.read_text().splitlines())
+
+    manager.start(component, READY_TIMEOUT_S)  # Loki is down: the batch waits in the queue, retried
+    try:
+        response = httpx.post(f"http://127.0.0.1:{ports['http']}/v1/logs", json=logs, timeout=5)
+        assert response.status_code == 200
+        _wait_for(retrying, "the Loki exporter did not start retrying")
+    finally:
+        manager.stop(component)
+
+    _Loki.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", ports["loki"]), _Loki)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    manager.start(component, READY_TIMEOUT_S)  # Loki is up; nothing new is sent to this process
+    try:
+        _wait_for(lambda: any(marker.encode() in body for body in _Loki.bodies), "the queued log was not delivered")
+    finally:
+        manager.stop(component)
+        server.shutdown()
+        server.server_close()
