@@ -5,7 +5,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-packages=(rabbitmq-server ffmpeg prometheus flite)
+packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -17,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
   # Debian starts a system-wide RabbitMQ on install; the local stack runs its own node instead.
   $sudo_cmd service rabbitmq-server stop >/dev/null 2>&1 || true
+  # Likewise Alertmanager: we only need its amtool (config checks and routing tests).
+  $sudo_cmd service prometheus-alertmanager stop >/dev/null 2>&1 || true
 else
   echo "setup: system packages present (${packages[*]})"
 fi
