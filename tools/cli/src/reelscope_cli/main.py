@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from reelscope_cli import dead_letters
 from reelscope_cli.client import ApiClient
@@ -18,11 +19,11 @@ def _api() -> ApiClient:
     return ApiClient(os.environ.get("REELSCOPE_API_URL", StackSettings().ingest_url))
 
 
-def trace_id_of(job_id: str) -> str:
-    """The job's trace id, from the API (which recorded it at submission)."""
-    trace_id = _api().job(job_id).get("trace_id")
+def trace_id_of(job: dict[str, Any]) -> str:
+    """The job's trace id, as the API recorded it at submission."""
+    trace_id = job.get("trace_id")
     if not trace_id:
-        raise RuntimeError(f"job {job_id} has no trace id")
+        raise RuntimeError(f"job {job['job_id']} has no trace id")
     return str(trace_id)
 
 
@@ -33,8 +34,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
         job = _api().wait(accepted["job_id"], timeout_s=args.timeout, show=True)
         if job["status"] == "failed":
             print(f"failed in {job['failure']['stage']}: {job['failure']['reason']}", file=sys.stderr)
+        print_grafana_links(job)
         return 0 if job["status"] == "completed" else 1
     return 0
+
+
+def print_grafana_links(job: dict[str, Any]) -> None:
+    """Where to follow the job in Grafana, when the API knows Grafana's URL (REELSCOPE_GRAFANA_URL)."""
+    links = job.get("grafana")
+    if links:
+        print(f"trace in Grafana: {links['trace']}")
+        print(f"logs in Grafana:  {links['logs']}")
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -49,7 +59,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    trace_id = trace_id_of(args.job_id)
+    job = _api().job(args.job_id)
+    trace_id = trace_id_of(job)
+    print_grafana_links(job)
     spans = [s for s in read_spans(StackSettings().telemetry_dir / "traces.jsonl") if s.trace_id == trace_id]
     if not spans:
         print(f"no spans yet for trace {trace_id}", file=sys.stderr)
@@ -66,7 +78,7 @@ def format_log(record_time_ns: int, service: str, severity: str, body: object, a
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    trace_id = trace_id_of(args.job_id)
+    trace_id = trace_id_of(_api().job(args.job_id))
     logs = [r for r in read_logs(StackSettings().telemetry_dir / "logs.jsonl") if r.trace_id == trace_id]
     for record in sorted(logs, key=lambda r: r.time_ns):
         print(format_log(record.time_ns, record.service, record.severity, record.body, record.attributes))

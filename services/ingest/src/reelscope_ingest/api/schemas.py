@@ -47,6 +47,13 @@ class CostView(BaseModel):
     currency: str
 
 
+class GrafanaLinks(BaseModel):
+    """Grafana Explore, opened on the job's trace and on its logs (when REELSCOPE_GRAFANA_URL is set)."""
+
+    trace: str
+    logs: str
+
+
 class JobView(BaseModel):
     """Everything a user may know about a job."""
 
@@ -69,6 +76,7 @@ class JobView(BaseModel):
     transcript: dict[str, Any] | None
     failure: FailureView | None
     cost: CostView
+    grafana: GrafanaLinks | None = None
 
 
 class Problem(BaseModel):

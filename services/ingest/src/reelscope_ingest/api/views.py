@@ -1,5 +1,6 @@
 """Turn stored job rows into the API's views."""
 
+from reelscope_ingest.api.grafana import grafana_links
 from reelscope_ingest.api.schemas import CostView, FailureView, JobView, ProgressView, StageView
 from reelscope_ingest.core.db import JobRow, StageRow
 from reelscope_ingest.core.progress import eta_seconds, overall_percent
@@ -28,8 +29,8 @@ def cost_view(job: JobRow, cpu_hour_price: float, currency: str) -> CostView:
     return CostView(cpu_seconds=round(cpu, 3), amount=cpu / 3600 * cpu_hour_price, currency=currency)
 
 
-def job_view(job: JobRow, cpu_hour_price: float, currency: str) -> JobView:
-    """The whole job as `GET /v1/jobs/{id}` shows it."""
+def job_view(job: JobRow, cpu_hour_price: float, currency: str, grafana_url: str | None = None) -> JobView:
+    """The whole job as `GET /v1/jobs/{id}` shows it (with Grafana links when Grafana's URL is known)."""
     failure = (
         FailureView(stage=job.failure_stage, reason=job.failure_reason, category=job.failure_category)
         if job.failure_reason is not None
@@ -55,4 +56,5 @@ def job_view(job: JobRow, cpu_hour_price: float, currency: str) -> JobView:
         transcript=job.transcript,
         failure=failure,
         cost=cost_view(job, cpu_hour_price, currency),
+        grafana=grafana_links(grafana_url, job.trace_id) if grafana_url and job.trace_id else None,
     )

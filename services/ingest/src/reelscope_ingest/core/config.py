@@ -1,6 +1,6 @@
 """Ingest settings, from `REELSCOPE_*` env vars; bad values refuse to start."""
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from reelscope_messaging import BrokerSettings, ShutdownSettings
 from reelscope_storage import StorageSettings
 
@@ -19,6 +19,12 @@ class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings):
     prefetch: int = Field(default=20, ge=1, le=1000)
     cpu_hour_price: float = Field(default=0.05, ge=0, description="Price of one CPU hour, for job cost estimates")
     cost_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of cpu_hour_price")
+    grafana_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        validation_alias=AliasChoices("REELSCOPE_GRAFANA_URL", "GRAFANA_URL"),
+        description="Grafana's external URL: job views then link to the job's trace and logs in Explore",
+    )
     stuck_check_interval_s: float = Field(
         default=60.0, gt=0, description="How often the stuck-job detector looks for jobs nothing happened to"
     )

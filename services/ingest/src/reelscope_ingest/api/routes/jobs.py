@@ -162,7 +162,7 @@ async def get_job(job_id: JobId, state: StateDep) -> JobView:
     job = await state.store.get(job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id}")
-    return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency)
+    return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency, state.settings.grafana_url)
 
 
 @router.delete(
@@ -199,4 +199,4 @@ async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
             log.info("job cancelled", stage=cancellation.running_stage)
             await _remove_outputs(state, keys)
     # The row as the cancel left it (what it shows cannot change afterwards): no second read.
-    return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency)
+    return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency, state.settings.grafana_url)
