@@ -352,3 +352,29 @@ def test_promql_syntax_errors_are_caught_by_promtool(tmp_path: Path) -> None:
 def test_grafana_variables_are_substituted_before_parsing() -> None:
     """Builtin intervals become durations and other variables become plain values PromQL accepts."""
     assert substitute_variables('rate(x{a="$job_id", b="${svc}"}[$__rate_interval])') == 'rate(x{a="x", b="x"}[1m])'
+
+
+def failure_only_expressions() -> list[str]:
+    """The PromQL listed in grafana/README.md as returning data only under failure."""
+    readme = (GRAFANA / "README.md").read_text()
+    section = readme.split("### Queries that return data only under failure", 1)[1]
+    block = section.split("```promql\n", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def stale_listing_problems(listed: list[str], dashboards: dict[str, Dashboard]) -> list[str]:
+    """Listed expressions that no dashboard target uses any more."""
+    used = {expr.strip() for dashboard in dashboards.values() for _, expr in promql_targets(dashboard)}
+    return [f"listed in grafana/README.md but on no dashboard: {expr}" for expr in listed if expr not in used]
+
+
+def test_failure_only_expressions_listed_in_the_readme_are_dashboard_targets(dashboards: dict[str, Dashboard]) -> None:
+    """Each expression the README lists as failure-only is verbatim a target of some dashboard."""
+    listed = failure_only_expressions()
+    assert len(listed) >= 5
+    assert stale_listing_problems(listed, dashboards) == []
+
+
+def test_a_stale_failure_only_listing_is_caught(dashboards: dict[str, Dashboard]) -> None:
+    """An expression that was edited on the dashboard but not in the README is reported."""
+    assert stale_listing_problems(["sum(rate(gone_total[$__rate_interval]))"], dashboards)
