@@ -1,5 +1,5 @@
 # The targets people type. Each is a few lines calling scripts or Python entry points.
-.PHONY: setup up down status demo test test-faults bench bench-media lint
+.PHONY: setup up down status demo test test-faults bench bench-media lint compose-up compose-down
 
 setup:  ## install system packages, the Python workspace and the collector (idempotent)
 	@bash scripts/setup.sh
@@ -29,3 +29,9 @@ bench: bench-media  ## every benchmark (more arrive with the benchmark issue)
 
 lint:
 	@uv run ruff check . && uv run ruff format --check . && uv run mypy libs/*/src services/*/src tools/*/src
+
+compose-up:  ## the full stack in Docker (docker-compose.yml): services, collector, Prometheus, Alertmanager, Tempo, Loki, Grafana
+	@bash deploy/compose/compose.sh up
+
+compose-down:  ## stop the Docker stack (its volumes are kept)
+	@bash deploy/compose/compose.sh down

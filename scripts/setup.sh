@@ -5,7 +5,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite)
+# docker-compose (v1) only validates docker-compose.yml in the tests; --no-install-recommends keeps the engine out.
+packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

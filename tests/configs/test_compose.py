@@ -348,3 +348,38 @@ def test_each_check_finds_its_mistake() -> None:
     del broken["services"]["loki"]["healthcheck"]
     assert _health_problems(broken)
     assert not _health_problems(good)
+
+
+def _stub(bin_dir: Path, name: str, script: str) -> None:
+    path = bin_dir / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+def _run_compose_script(bin_dir: Path, action: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    script = REPO / "deploy" / "compose" / "compose.sh"
+    return subprocess.run(
+        ["bash", str(script), action], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_compose_targets_fail_clearly_without_a_docker_engine(tmp_path: Path) -> None:
+    """With compose installed but no engine answering, `make compose-up` exits 1 saying so, and starts nothing."""
+    calls = tmp_path / "calls"
+    _stub(tmp_path, "docker", f'echo "$*" >> {calls}\ncase "$1 $2" in "compose version") exit 0;; esac\nexit 1')
+    result = _run_compose_script(tmp_path, "up")
+    assert result.returncode == 1
+    assert "no Docker engine answers" in result.stderr
+    assert "up" not in [line.split()[1] for line in calls.read_text().splitlines() if line.startswith("compose ")]
+
+
+def test_compose_targets_run_the_root_compose_file_when_an_engine_answers(tmp_path: Path) -> None:
+    """With an engine answering, compose-up builds and starts docker-compose.yml detached; compose-down stops it."""
+    calls = tmp_path / "calls"
+    _stub(tmp_path, "docker", f'echo "$*" >> {calls}\nexit 0')
+    assert _run_compose_script(tmp_path, "up").returncode == 0
+    assert _run_compose_script(tmp_path, "down").returncode == 0
+    lines = calls.read_text().splitlines()
+    assert "compose -f docker-compose.yml up --detach --build" in lines
+    assert "compose -f docker-compose.yml down" in lines
