@@ -17,8 +17,6 @@ import pytest
 import yaml
 from reelscope_cli.stack.settings import repo_root
 
-pytestmark = pytest.mark.unit
-
 REPO = repo_root()
 SECRETS_DIR = REPO / "deploy" / "compose" / "secrets"
 # Service name → ports the repo's configs reach it on (prometheus.yml, grafana datasources, the collector's
@@ -212,16 +210,19 @@ def _references_in_configs() -> dict[str, set[int]]:
 # --- tests ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_docker_compose_accepts_the_file_and_it_defines_the_whole_stack() -> None:
     """`docker-compose config` exits 0 and lists RabbitMQ, the four services and the observability stack."""
     assert set(_config()["services"]) >= SERVICES
 
 
+@pytest.mark.unit
 def test_every_mounted_file_exists_in_the_repo() -> None:
     """Every bind mount, secret file and Dockerfile compose refers to exists in the repo."""
     assert _mount_problems(_config()) == []
 
 
+@pytest.mark.unit
 def test_service_names_and_ports_match_the_configs() -> None:
     """Each service:port that prometheus.yml, the Grafana datasources, the collector, Tempo and the services use
     is a compose service publishing or exposing that port."""
@@ -232,6 +233,7 @@ def test_service_names_and_ports_match_the_configs() -> None:
     assert _port_problems(_config(), references) == []
 
 
+@pytest.mark.unit
 def test_published_ports_bind_loopback_only() -> None:
     """Every published port binds 127.0.0.1 (and the stack does publish the UIs and APIs)."""
     config = _config()
@@ -239,21 +241,32 @@ def test_published_ports_bind_loopback_only() -> None:
     assert _loopback_problems(config) == []
 
 
+@pytest.mark.unit
 def test_no_secret_values_are_committed() -> None:
     """Secrets come from files (placeholders by default, matching alertmanager.yml's paths); the directory holds
     only placeholders; no secret value is written into the environment."""
     assert _secret_problems(_config(), _alertmanager_secret_paths()) == []
-    committed = sorted(p.name for p in SECRETS_DIR.iterdir())
+    # What git holds or would take (real secrets placed beside the examples are ignored by its .gitignore).
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", str(SECRETS_DIR)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    committed = sorted(Path(line).name for line in listed.stdout.splitlines())
     assert committed
     assert all(n.endswith(".example") or n == ".gitignore" for n in committed), committed
     assert all("example" in (SECRETS_DIR / n).read_text() for n in committed if n.endswith(".example"))
 
 
+@pytest.mark.unit
 def test_healthchecks_guard_every_healthy_condition() -> None:
     """Every long-running service that can be probed has a healthcheck; every `service_healthy` wait has one."""
     assert _health_problems(_config()) == []
 
 
+@pytest.mark.unit
 def test_prometheus_grafana_and_collector_are_started_as_documented() -> None:
     """Prometheus keeps exemplars and takes remote write; Grafana's anonymous access is off and its admin password
     a secret; the collector runs config.yaml unchanged plus the compose override."""
@@ -274,6 +287,7 @@ def test_prometheus_grafana_and_collector_are_started_as_documented() -> None:
     ]
 
 
+@pytest.mark.unit
 def test_collector_override_only_drops_k8s_attributes() -> None:
     """Each pipeline in the compose override is config.yaml's pipeline without k8s_attributes, in the same order."""
     base = _yaml("otel-collector/config.yaml")["service"]["pipelines"]
@@ -304,6 +318,7 @@ def test_collector_accepts_the_production_config_with_the_compose_override(colle
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.unit
 def test_each_check_finds_its_mistake() -> None:
     """Break the rendered config one way at a time: the matching check reports it."""
     good = _config()
@@ -364,6 +379,7 @@ def _run_compose_script(bin_dir: Path, action: str) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.unit
 def test_compose_targets_fail_clearly_without_a_docker_engine(tmp_path: Path) -> None:
     """With compose installed but no engine answering, `make compose-up` exits 1 saying so, and starts nothing."""
     calls = tmp_path / "calls"
@@ -374,6 +390,7 @@ def test_compose_targets_fail_clearly_without_a_docker_engine(tmp_path: Path) ->
     assert "up" not in [line.split()[1] for line in calls.read_text().splitlines() if line.startswith("compose ")]
 
 
+@pytest.mark.unit
 def test_compose_targets_run_the_root_compose_file_when_an_engine_answers(tmp_path: Path) -> None:
     """With an engine answering, compose-up builds and starts docker-compose.yml detached; compose-down stops it."""
     calls = tmp_path / "calls"
