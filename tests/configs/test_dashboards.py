@@ -3,22 +3,27 @@ provisioned (or datasource variables of the right type), unique panel ids, `$__r
 id labels, and every PromQL expression parsed by promtool. Each checker is also shown catching a broken dashboard."""
 
 import copy
-import json
 import re
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from reelscope_cli.stack.settings import repo_root
+from reelscope_cli.dashboards import (
+    GRAFANA,
+    Dashboard,
+    failure_only_expressions,
+    load_dashboards,
+    panels,
+    parse_dashboard,
+    promql_targets,
+    substitute_variables,
+)
 
 pytestmark = pytest.mark.unit
 
-GRAFANA = repo_root() / "grafana"
-DASHBOARDS = GRAFANA / "dashboards"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yaml"
 EXPECTED = {
     "pipeline-overview",
@@ -34,37 +39,12 @@ STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
 # Per-job or per-message ids must never become series: they would create one time series per job.
 ID_LABEL = re.compile(r"\b(job_id|reelscope_job_id|trace_id|span_id|message_id|messaging_message_id)\b")
-GRAFANA_BUILTINS = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
-
-Dashboard = dict[str, Any]
 
 
 def provisioned() -> dict[str, str]:
     """Provisioned datasource uid → type."""
     doc = yaml.safe_load(DATASOURCES.read_text())
     return {ds["uid"]: ds["type"] for ds in doc["datasources"]}
-
-
-def load_dashboards() -> dict[str, Dashboard]:
-    """Every dashboard file by name; a file that is not valid JSON fails here with its name."""
-    return {path.name: parse_dashboard(path.name, path.read_text()) for path in sorted(DASHBOARDS.glob("*.json"))}
-
-
-def parse_dashboard(name: str, text: str) -> Dashboard:
-    """A dashboard JSON object, or an AssertionError naming the file and the parse error."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise AssertionError(f"{name}: not valid JSON: {error}") from error
-    assert isinstance(doc, dict), f"{name}: not a JSON object"
-    return doc
-
-
-def panels(dashboard: Dashboard) -> Iterator[dict[str, Any]]:
-    """Every panel, including those nested in collapsed rows."""
-    for panel in dashboard.get("panels", []):
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def datasource_variables(dashboard: Dashboard) -> dict[str, str]:
@@ -126,15 +106,6 @@ def panel_id_problems(name: str, dashboard: Dashboard) -> list[str]:
     return problems + [f"{name}: panel id {i} is used {n} times" for i, n in Counter(ids).items() if n > 1]
 
 
-def promql_targets(dashboard: Dashboard) -> Iterator[tuple[str, str]]:
-    """(panel id and refId, expression) of every Prometheus target."""
-    for panel in panels(dashboard):
-        for target in panel.get("targets", []):
-            datasource = target.get("datasource") or panel.get("datasource") or {}
-            if datasource.get("type") == "prometheus":
-                yield f"panel_{panel.get('id')}_{target.get('refId')}", target.get("expr", "")
-
-
 def rate_interval_problems(expr: str) -> list[str]:
     """`rate`, `irate` and `increase` calls whose range is anything but `[$__rate_interval]`."""
     code = STRING.sub('""', expr)  # a `[` inside a label matcher's regex is not a range
@@ -153,13 +124,6 @@ def rate_interval_problems(expr: str) -> list[str]:
 def id_label_problems(expr: str) -> list[str]:
     """Id labels (job, trace, message ids) named in an expression."""
     return [f"id label {m} in {expr}" for m in ID_LABEL.findall(expr)]
-
-
-def substitute_variables(expr: str) -> str:
-    """The expression with Grafana's variables replaced by values PromQL accepts."""
-    for variable, value in GRAFANA_BUILTINS.items():
-        expr = expr.replace(variable, value)
-    return re.sub(r"\$\{?\w+\}?", "x", expr)
 
 
 def promtool_problems(dashboards: dict[str, Dashboard], tmp_path: Path) -> list[str]:
@@ -352,14 +316,6 @@ def test_promql_syntax_errors_are_caught_by_promtool(tmp_path: Path) -> None:
 def test_grafana_variables_are_substituted_before_parsing() -> None:
     """Builtin intervals become durations and other variables become plain values PromQL accepts."""
     assert substitute_variables('rate(x{a="$job_id", b="${svc}"}[$__rate_interval])') == 'rate(x{a="x", b="x"}[1m])'
-
-
-def failure_only_expressions() -> list[str]:
-    """The PromQL listed in grafana/README.md as returning data only under failure."""
-    readme = (GRAFANA / "README.md").read_text()
-    section = readme.split("### Queries that return data only under failure", 1)[1]
-    block = section.split("```promql\n", 1)[1].split("```", 1)[0]
-    return [line.strip() for line in block.splitlines() if line.strip()]
 
 
 def stale_listing_problems(listed: list[str], dashboards: dict[str, Dashboard]) -> list[str]:
