@@ -31,6 +31,19 @@ fi
 echo "setup: syncing the Python workspace (uv sync --frozen)"
 uv sync --frozen --quiet
 
+# Grafana's LogQL/TraceQL grammars (npm), for the tests that parse every query in grafana/.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs and npm"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends nodejs npm
+fi
+grammars=tests/configs/grammars
+if [ ! -f "$grammars/node_modules/.package-lock.json" ] || [ "$grammars/package-lock.json" -nt "$grammars/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the query grammars (npm ci in $grammars)"
+  npm ci --prefix "$grammars" --no-audit --no-fund --silent
+fi
+
 command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build the collector (https://go.dev/dl)" >&2; exit 1; }
 bash "$repo/scripts/build-collector.sh"
 bash "$repo/scripts/build-minio.sh"  # S3-compatible server for the storage tests
