@@ -43,21 +43,12 @@ TEST_PORTS = {
 }
 
 
-def ports_with_offset(offset: int) -> dict[str, int | str]:
-    """TEST_PORTS shifted by `offset` (REELSCOPE_TEST_PORT_OFFSET), so two test sessions can run side by side."""
-    shifted: dict[str, int | str] = {
-        name: value + offset if isinstance(value, int) else value for name, value in TEST_PORTS.items()
-    }
-    if offset:
-        shifted["rabbitmq_node"] = f"reelscope-test-{offset}@localhost"
-    return shifted
-
-
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> StackSettings:
+    """The test stack's layout; REELSCOPE_TEST_PORT_OFFSET moves its ports (two test sessions side by side)."""
     run_dir: Path = tmp_path_factory.mktemp("stack")
     offset = int(os.environ.get("REELSCOPE_TEST_PORT_OFFSET", "0"))
-    return StackSettings(run_dir=run_dir, **ports_with_offset(offset))  # type: ignore[arg-type]
+    return StackSettings(run_dir=run_dir, **TEST_PORTS).shifted(offset, run_dir)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,13 @@
 the queries that only have data under failure (grafana/README.md lists them): this test causes those failures
 first — a file that is not media, a webhook answering 503 twice, a malformed message."""
 
-import base64
 import json
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reelscope_cli.client import ApiClient, PrometheusClient
+from reelscope_cli.client import ApiClient, PrometheusClient, RabbitMQManagementClient
 from reelscope_cli.dashboards import failure_only_expressions, load_dashboards, promql_targets, substitute_variables
 from reelscope_cli.samples import make_speech_clip, make_text_file
 from reelscope_cli.stack.settings import StackSettings
@@ -30,25 +28,14 @@ NEEDS_PUSH_EXPORTERS = (
 
 def _publish_malformed(stack: StackSettings) -> None:
     """A job.submitted without its required fields, straight onto the exchange (RabbitMQ's management API)."""
-    body = json.dumps(
-        {
-            "routing_key": "job.submitted",
-            "payload": json.dumps({"kind": "job.submitted", "job_id": "malformed-dashboards"}),
-            "payload_encoding": "string",
-            "properties": {"delivery_mode": 2},
-        }
-    ).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.rabbitmq_management_port}/api/exchanges/%2F/reelscope/publish",
-        data=body,
-        headers={
-            "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
-            "content-type": "application/json",
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert json.loads(response.read())["routed"] is True
+    body = {
+        "routing_key": "job.submitted",
+        "payload": json.dumps({"kind": "job.submitted", "job_id": "malformed-dashboards"}),
+        "payload_encoding": "string",
+        "properties": {"delivery_mode": 2},
+    }
+    with RabbitMQManagementClient(stack.rabbitmq_management_url) as rabbitmq:
+        assert rabbitmq.call("POST", "/exchanges/%2F/reelscope/publish", body)["routed"] is True
 
 
 @pytest.fixture(scope="module")

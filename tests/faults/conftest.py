@@ -25,18 +25,7 @@ FAULT_SUITE_ENV = {
 @pytest.fixture(scope="module")
 def fault_stack(stack_settings: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackSettings]:
     """Every component of a private stack, started and ready, with the fault-suite settings; stopped afterwards."""
-    shifted = {
-        name: value + FAULT_PORT_SHIFT
-        for name, value in stack_settings.model_dump().items()
-        if name.endswith("_port") and isinstance(value, int)
-    }
-    settings = stack_settings.model_copy(
-        update=shifted
-        | {
-            "run_dir": tmp_path_factory.mktemp("fault-stack"),
-            "rabbitmq_node": f"reelscope-faults-{shifted['amqp_port']}@localhost",
-        }
-    )
+    settings = stack_settings.shifted(FAULT_PORT_SHIFT, tmp_path_factory.mktemp("fault-stack"))
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAULT_SUITE_ENV.items():
             patch.setenv(name, os.environ.get(name, value))

@@ -8,14 +8,12 @@ under exactly one delivery id, and every parked message accounted for. The figur
 `make test` runs it with REELSCOPE_FAULT_JOBS=200 (the default); `make test-faults` with 1000.
 """
 
-import base64
 import json
 import os
 import random
 import statistics
 import threading
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from reelscope_cli.client import PrometheusClient
+from reelscope_cli.client import PrometheusClient, RabbitMQManagementClient
 from reelscope_cli.otlp_files import read_spans
 from reelscope_cli.samples import make_speech_clip, make_test_clip
 from reelscope_cli.stack.components import collector, rabbitmq, services
@@ -159,17 +157,9 @@ def _submit(client: httpx.Client, clip: Path, webhook_url: str, not_before: floa
 
 def _parked_messages(stack: StackSettings) -> list[dict[str, Any]]:
     """Everything in the parking queue, read through the management API without consuming it."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.rabbitmq_management_port}/api/queues/%2F/reelscope.parked/get",
-        data=json.dumps({"count": 10000, "ackmode": "ack_requeue_true", "encoding": "auto"}).encode(),
-        headers={
-            "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
-            "content-type": "application/json",
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return list(json.loads(response.read()))
+    with RabbitMQManagementClient(stack.rabbitmq_management_url) as rabbitmq:
+        body = {"count": 10000, "ackmode": "ack_requeue_true", "encoding": "auto"}
+        return list(rabbitmq.call("POST", "/queues/%2F/reelscope.parked/get", body))
 
 
 def _percentile(values: list[float], fraction: float) -> float:

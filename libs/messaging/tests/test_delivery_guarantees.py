@@ -1,16 +1,15 @@
 """At-least-once without doing things twice, and bad messages parked, not lost (real RabbitMQ)."""
 
 import asyncio
-import base64
 import json
 import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import pytest
+from reelscope_cli.client import RabbitMQManagementClient
 from reelscope_cli.stack.settings import StackSettings
 from reelscope_contracts import JobEvent, JobFailed, JobKeys, QueueSpec, RoutingKey, StageName
 from reelscope_messaging import (
@@ -236,12 +235,12 @@ async def test_after_a_lost_connection_consumers_are_restored_and_the_reconnect_
     try:
         ours: list[dict[str, Any]] = []
         for _ in range(60):  # the management API lists a new connection after its next stats tick
-            connections = await _management(stack_settings, "GET", "/api/connections")
+            connections = await _management(stack_settings, "GET", "/connections")
             ours = [c for c in connections if c.get("client_properties", {}).get("connection_name") == name]
             if ours:
                 break
             await asyncio.sleep(0.5)
-        await _management(stack_settings, "DELETE", f"/api/connections/{urllib.parse.quote(ours[0]['name'])}")
+        await _management(stack_settings, "DELETE", f"/connections/{urllib.parse.quote(ours[0]['name'])}")
         await eventually(lambda: sum(p.value for p in telemetry.metric_points("reelscope.broker.reconnects")) == 1, 30)
         job_id = f"after{uuid.uuid4().hex[:8]}"
         await broker.publish(submission(job_id))
@@ -252,21 +251,11 @@ async def test_after_a_lost_connection_consumers_are_restored_and_the_reconnect_
 
 
 async def _management(settings: StackSettings, method: str, path: str, body: object = None) -> Any:
-    """Call RabbitMQ's management HTTP API (guest/guest, 127.0.0.1)."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{settings.rabbitmq_management_port}{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={
-            "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
-            "Content-Type": "application/json",
-        },
-    )
+    """One call to RabbitMQ's management API, off the event loop."""
 
     def call() -> Any:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        with RabbitMQManagementClient(settings.rabbitmq_management_url, timeout_s=5) as rabbitmq:
+            return rabbitmq.call(method, path, body)
 
     return await asyncio.to_thread(call)
 
@@ -277,9 +266,9 @@ async def test_classic_queues_are_selectable_for_a_single_node_broker(
     """REELSCOPE_QUEUE_TYPE=classic declares the work queue as classic (quorum is the default, checked in
     test_broker); the broker's management API reports the type it actually created."""
     vhost = f"reelscope-test-classic-{uuid.uuid4().hex[:8]}"  # its own vhost: the session's are quorum already
-    await _management(stack_settings, "PUT", f"/api/vhosts/{vhost}")
+    await _management(stack_settings, "PUT", f"/vhosts/{vhost}")
     await _management(
-        stack_settings, "PUT", f"/api/permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
+        stack_settings, "PUT", f"/permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
     )
     classic = Broker(
         BrokerSettings(amqp_url=f"{rabbitmq_url}{vhost}", queue_type="classic"), telemetry.telemetry.tracer
@@ -288,9 +277,9 @@ async def test_classic_queues_are_selectable_for_a_single_node_broker(
         await classic.connect()
         await classic.declare_queue(QueueSpec("reelscope.test.classic", (RoutingKey.SUBMITTED,)))
         for name in ("reelscope.test.classic", PARKING_QUEUE):
-            described = await _management(stack_settings, "GET", f"/api/queues/{vhost}/{name}")
+            described = await _management(stack_settings, "GET", f"/queues/{vhost}/{name}")
             assert described["type"] == "classic"
             assert described["durable"] is True
     finally:
         await classic.close()
-        await _management(stack_settings, "DELETE", f"/api/vhosts/{vhost}")
+        await _management(stack_settings, "DELETE", f"/vhosts/{vhost}")

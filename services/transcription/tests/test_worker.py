@@ -17,6 +17,7 @@ from reelscope_contracts import (
     QueueSpec,
     RoutingKey,
     StageName,
+    StageProgress,
     StageStarted,
 )
 from reelscope_contracts.messages import JOB_EVENT_ADAPTER
@@ -123,18 +124,8 @@ async def test_cancelling_a_running_job_stops_it_and_publishes_nothing(
     await consumer.start()
     try:
         await broker.publish(JobTranscoded(job_id=job_id, renditions=(), audio_key=keys.audio, duration_seconds=90))
-        seen: list[object] = []
-        for _ in range(300):  # until recognition is under way: the first progress event
-            message = await events.get(fail=False)
-            if message is None:
-                await asyncio.sleep(0.1)
-                continue
-            await message.ack()
-            event = JOB_EVENT_ADAPTER.validate_json(message.body)
-            if event.job_id == job_id:
-                seen.append(event)
-                if type(event).__name__ == "StageProgress":
-                    break
+        # Until recognition is under way: the first progress event.
+        seen = await collect_events(events, job_id, until=(StageProgress,))
         assert watch.cancel(job_id), "the job was not running when cancelled"
         await asyncio.sleep(3)
         while (message := await events.get(fail=False)) is not None:

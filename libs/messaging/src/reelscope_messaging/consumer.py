@@ -63,21 +63,19 @@ class FailurePolicy(Enum):
     """Reject into the parking queue and log (notification: its failure must not re-fail the job)."""
 
 
+def _peek(body: bytes, field: str) -> object:
+    """A top-level field of a body that may not validate (None when the body is not a JSON object)."""
+    try:
+        return json.loads(body).get(field)
+    except (ValueError, AttributeError):
+        return None
+
+
 def _peek_job_id(body: bytes) -> str | None:
     """Best-effort job id of a body that may not validate, so even a bad message fails its job."""
-    try:
-        value = json.loads(body).get("job_id")
-    except (ValueError, AttributeError):
-        return None
+    value = _peek(body, "job_id")
     valid = isinstance(value, str) and 0 < len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
-    return value if valid else None
-
-
-def _schema_version(body: bytes) -> object:
-    try:
-        return json.loads(body).get("schema_version")
-    except (ValueError, AttributeError):
-        return None
+    return value if isinstance(value, str) and valid else None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -234,7 +232,7 @@ class Consumer:
         """A body that breaks the contract is parked (with a metric and a log line, for inspection and replay)
         and, when its job id can be read, fails the job so it is not left waiting for a stage that never runs."""
         reason = f"malformed {message.routing_key} message: {_describe(exc)}"
-        version = _schema_version(message.body)
+        version = _peek(message.body, "schema_version")
         if version not in (None, SCHEMA_VERSION):
             reason = f"unsupported schema_version {version!r} in {message.routing_key} message (reads {SCHEMA_VERSION})"
         category = FailureCategory.MALFORMED_MESSAGE

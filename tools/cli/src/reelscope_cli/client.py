@@ -1,4 +1,5 @@
-"""A small client of the ingest API and of Prometheus's HTTP API, shared by the CLI, the demo and tests."""
+"""Small clients of the ingest API, Prometheus's HTTP API and RabbitMQ's management API, shared by the CLI, the
+demo and tests."""
 
 import sys
 import time
@@ -117,3 +118,22 @@ class PrometheusClient(_Closing):
         response.raise_for_status()
         data: list[dict[str, Any]] = response.json()["data"]
         return data
+
+
+class RabbitMQManagementClient(_Closing):
+    """Calls RabbitMQ's management HTTP API (queues, connections, vhosts, publishing), as `guest` by default."""
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str = "guest",
+        password: str = "guest",  # noqa: S107 - the local stack's RabbitMQ default, on 127.0.0.1 only
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._http = httpx.Client(base_url=base_url, auth=(user, password), timeout=timeout_s)
+
+    def call(self, method: str, path: str, body: object = None) -> Any:
+        """`path` under /api (percent-encoded by the caller); the JSON answer, or None for an empty one."""
+        response = self._http.request(method, f"/api{path}", json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None

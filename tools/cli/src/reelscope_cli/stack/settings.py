@@ -35,6 +35,13 @@ class StackSettings(BaseSettings):
     notification_health_port: int = 8093
     start_timeout_s: float = 90.0
 
+    def shifted(self, offset: int, run_dir: Path) -> "StackSettings":
+        """A second stack beside this one: every port moved by `offset`, its own run dir and RabbitMQ node name."""
+        ports = {name: value + offset for name, value in self.model_dump().items() if name.endswith("_port")}
+        name, _, host = self.rabbitmq_node.partition("@")
+        node = f"{name}-{offset}@{host}" if offset else self.rabbitmq_node
+        return self.model_copy(update=ports | {"run_dir": run_dir, "rabbitmq_node": node})
+
     @property
     def telemetry_dir(self) -> Path:
         return self.run_dir / "telemetry"
@@ -46,6 +53,10 @@ class StackSettings(BaseSettings):
     @property
     def ingest_url(self) -> str:
         return f"http://127.0.0.1:{self.ingest_port}"
+
+    @property
+    def rabbitmq_management_url(self) -> str:
+        return f"http://127.0.0.1:{self.rabbitmq_management_port}"
 
     @property
     def prometheus_url(self) -> str:
