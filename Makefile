@@ -1,5 +1,5 @@
 # The targets people type. Each is a few lines calling scripts or Python entry points.
-.PHONY: setup up down status demo test test-faults bench bench-media lint compose-up compose-down
+.PHONY: setup up down status demo test test-faults bench bench-media lint compose-up compose-down images
 
 setup:  ## install system packages, the Python workspace and the collector (idempotent)
 	@bash scripts/setup.sh
@@ -35,3 +35,6 @@ compose-up:  ## the full stack in Docker (docker-compose.yml): services, collect
 
 compose-down:  ## stop the Docker stack (its volumes are kept)
 	@bash deploy/compose/compose.sh down
+
+images:  ## the four service images from services/<name>/Dockerfile, tagged reelscope/<name>:<version> (REGISTRY=host/org prefixes them)
+	@bash scripts/build-images.sh
