@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from reelscope_contracts import JobSubmitted
-from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmaker
+from reelscope_ingest.core.db import make_engine, make_sessionmaker
+from reelscope_ingest.core.schema import Migrations
 from reelscope_ingest.core.store import JobStore
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
 
@@ -27,7 +28,7 @@ def database_url(tmp_path: Path) -> str:
 async def store(database_url: str) -> AsyncIterator[JobStore]:
     """A JobStore on a fresh SQLite database file."""
     engine = make_engine(database_url)
-    await create_schema(engine)
+    await Migrations().upgrade(engine)
     yield JobStore(make_sessionmaker(engine))
     await engine.dispose()
 

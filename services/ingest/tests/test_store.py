@@ -16,8 +16,9 @@ from reelscope_contracts import (
     StageProgress,
     StageStarted,
 )
-from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmaker
+from reelscope_ingest.core.db import make_engine, make_sessionmaker
 from reelscope_ingest.core.progress import eta_seconds, overall_percent
+from reelscope_ingest.core.schema import Migrations
 from reelscope_ingest.core.store import JobStatus, JobStore
 
 pytestmark = pytest.mark.unit
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}")
-    await create_schema(engine)
+    await Migrations().upgrade(engine)
     yield JobStore(make_sessionmaker(engine))
     await engine.dispose()
 

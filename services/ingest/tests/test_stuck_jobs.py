@@ -19,7 +19,8 @@ from reelscope_contracts import (
     StageStarted,
 )
 from reelscope_ingest.core.config import IngestSettings
-from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmaker
+from reelscope_ingest.core.db import make_engine, make_sessionmaker
+from reelscope_ingest.core.schema import Migrations
 from reelscope_ingest.core.store import JobStore
 from reelscope_ingest.core.stuck import StuckJobDetector
 from reelscope_messaging import Broker, BrokerSettings
@@ -213,7 +214,7 @@ async def test_two_replicas_sweeping_at_once_fail_a_job_exactly_once(
     """Two detectors with their own database connections and no shared lock (two ingest replicas) race
     over the same idle jobs: each job is failed, counted and announced by exactly one of them."""
     engine = make_engine(database_url)
-    await create_schema(engine)
+    await Migrations().upgrade(engine)
     other = StuckJobDetector(
         JobStore(make_sessionmaker(engine)), detector.broker, detector.storage, detector.telemetry, detector.settings
     )

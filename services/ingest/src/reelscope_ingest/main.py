@@ -14,7 +14,8 @@ from reelscope_telemetry import Telemetry, get_logger
 from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.api.routes import health, jobs
 from reelscope_ingest.core.config import IngestSettings
-from reelscope_ingest.core.db import create_schema, make_engine, make_sessionmaker
+from reelscope_ingest.core.db import make_engine, make_sessionmaker
+from reelscope_ingest.core.schema import Migrations, prepare_schema
 from reelscope_ingest.core.store import JobStore
 from reelscope_ingest.core.stuck import StuckJobDetector
 from reelscope_ingest.events import event_handler
@@ -48,17 +49,28 @@ async def _drain_events(connecting: asyncio.Task[Consumer], grace_s: float) -> N
     await consumer.drain(grace_s)
 
 
-def create_app(settings: IngestSettings, telemetry: Telemetry, shutdown: ShutdownState | None = None) -> FastAPI:
+def create_app(
+    settings: IngestSettings,
+    telemetry: Telemetry,
+    shutdown: ShutdownState | None = None,
+    migrations: Migrations | None = None,
+) -> FastAPI:
     """The FastAPI application, instrumented with our providers (no per-chunk send/receive spans).
-    `shutdown` is what the server marks on SIGTERM (readiness turns 503 at once)."""
+    `shutdown` is what the server marks on SIGTERM (readiness turns 503 at once); its schema step runs
+    this release's `migrations` (tests may pass others)."""
     stopping = shutdown if shutdown is not None else ShutdownState()
+    migrations = migrations if migrations is not None else Migrations()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        try:
+            await prepare_schema(engine, migrations, migrate=settings.database_migrate_on_start)
+        except BaseException:
+            await engine.dispose()
+            raise
         settings.scratch_dir.mkdir(parents=True, exist_ok=True)
         storage = open_storage(settings)
-        engine = make_engine(settings.database_url)
-        await create_schema(engine)
         store = JobStore(make_sessionmaker(engine))
         broker = Broker(settings, telemetry.tracer, telemetry.instruments)
         app.state.reelscope = AppState(

@@ -1,20 +1,35 @@
 """Ingest settings, from `REELSCOPE_*` env vars; bad values refuse to start."""
 
 from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from reelscope_messaging import BrokerSettings, ShutdownSettings
 from reelscope_storage import StorageSettings
 
 
-class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings):
+class DatabaseSettings(BaseSettings):
+    """Where job state lives and who migrates its schema; all `python -m reelscope_ingest.migrate` reads."""
+
+    model_config = SettingsConfigDict(env_prefix="REELSCOPE_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/reelscope.db",
+        description="SQLAlchemy async URL; e.g. postgresql+asyncpg://user:pass@host/db",
+    )
+    database_migrate_on_start: bool = Field(
+        default=True,
+        description=(
+            "Upgrade the schema to this release's head at start-up. When false (the Helm chart, whose Job runs "
+            "`python -m reelscope_ingest.migrate`), ingest only checks it and refuses to start behind head"
+        ),
+    )
+
+
+class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings, DatabaseSettings):
     """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
     stuck-job deadline."""
 
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8080, ge=1, le=65535)
-    database_url: str = Field(
-        default="sqlite+aiosqlite:///var/reelscope.db",
-        description="SQLAlchemy async URL; e.g. postgresql+asyncpg://user:pass@host/db",
-    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024, description="Largest accepted upload")
     prefetch: int = Field(default=20, ge=1, le=1000)
     cpu_hour_price: float = Field(default=0.05, ge=0, description="Price of one CPU hour, for job cost estimates")

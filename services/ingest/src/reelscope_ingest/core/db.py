@@ -1,4 +1,6 @@
-"""Job state tables (SQLAlchemy 2.0): one row per job, one row per job stage."""
+"""Job state tables (SQLAlchemy 2.0): one row per job, one row per job stage. The database schema is made and
+changed by the Alembic migrations in `reelscope_ingest/migrations` (see `core.schema`), never by `create_all`:
+a model change needs a migration, which tests/test_migrations.py checks."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -7,8 +9,6 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, TypeDe
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -88,11 +88,3 @@ def make_engine(url: str) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (idempotent). There are no migrations yet: the schema is still changing
-    with every release before 1.0, so a database from an older release must be recreated (the local
-    stack names its file after the schema version, `SCHEMA_VERSION`)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
