@@ -104,3 +104,7 @@ QUEUE: Final = "reelscope.queue"
 
 ATTEMPT: Final = "reelscope.attempt"
 """Which delivery attempt of a message a span handles (1 = first): spans only."""
+
+CHART_VERSION: Final = "reelscope.chart.version"
+"""Resource attribute: the Helm chart version that deployed the service (set by the chart through
+`OTEL_RESOURCE_ATTRIBUTES`, never by code; Kubernetes identity comes as the semantic-convention `k8s.*` keys)."""
