@@ -28,7 +28,8 @@ EXPECTED_PORTS = {
     "otel-collector": {4317, 4318, 8888, 8889, 13133},
     "rabbitmq": {5672, 15692},
 }
-SERVICES = {"ingest", "transcode", "transcription", "notification", "alertmanager", "grafana", *EXPECTED_PORTS}
+APP_SERVICES = {"ingest", "transcode", "transcription", "notification"}
+SERVICES = {*APP_SERVICES, "alertmanager", "grafana", *EXPECTED_PORTS}
 # Images without a shell or any HTTP client, so Docker cannot probe them (see the comments in docker-compose.yml).
 UNPROBEABLE = {"otel-collector", "tempo"}
 ONE_SHOT = {"volume-init"}
@@ -84,6 +85,28 @@ def _mount_problems(config: dict[str, Any]) -> list[str]:
     for name, secret in config.get("secrets", {}).items():
         if not Path(secret.get("file", "")).is_file():
             problems.append(f"secret {name}: {secret.get('file')} does not exist")
+    return problems
+
+
+def _build_problems(config: dict[str, Any]) -> list[str]:
+    """Reelscope services not built from their own services/<name>/Dockerfile with the repo root as context (the
+    images `make images` builds), or not named reelscope/<name>; anything else built locally."""
+    problems = []
+    for name, service in config["services"].items():
+        build = service.get("build")
+        if name not in APP_SERVICES:
+            if build:
+                problems.append(f"{name}: built locally; only the four Reelscope services are")
+            continue
+        if not build:
+            problems.append(f"{name}: not built from the repo")
+            continue
+        if Path(build["context"]) != REPO or build.get("dockerfile") != f"services/{name}/Dockerfile":
+            problems.append(f"{name}: builds {build.get('dockerfile')} in {build['context']}")
+        if build.get("args"):
+            problems.append(f"{name}: build args {build['args']} (each Dockerfile builds one service)")
+        if not service.get("image", "").startswith(f"reelscope/{name}:"):
+            problems.append(f"{name}: image {service.get('image')} is not reelscope/{name}:<tag>")
     return problems
 
 
@@ -223,6 +246,14 @@ def test_every_mounted_file_exists_in_the_repo() -> None:
 
 
 @pytest.mark.unit
+def test_each_service_builds_from_its_own_dockerfile() -> None:
+    """ingest, transcode, transcription and notification build services/<name>/Dockerfile from the repo root,
+    without build args, as reelscope/<name>:compose; nothing else is built."""
+    assert _build_problems(_config()) == []
+    assert not (REPO / "deploy" / "compose" / "Dockerfile").exists(), "the interim single recipe is gone"
+
+
+@pytest.mark.unit
 def test_service_names_and_ports_match_the_configs() -> None:
     """Each service:port that prometheus.yml, the Grafana datasources, the collector, Tempo and the services use
     is a compose service publishing or exposing that port."""
@@ -331,6 +362,21 @@ def test_each_check_finds_its_mistake() -> None:
     broken = _config()
     broken["secrets"]["grafana-admin-password"]["file"] = str(SECRETS_DIR / "missing.example")
     assert _mount_problems(broken)
+
+    assert not _build_problems(good)
+    builds: list[Callable[[dict[str, Any]], object]] = [
+        lambda c: c["services"]["transcode"]["build"].update(dockerfile="services/ingest/Dockerfile"),
+        lambda c: c["services"]["ingest"]["build"].update(dockerfile="deploy/compose/Dockerfile"),
+        lambda c: c["services"]["ingest"]["build"].update(args={"SERVICE": "ingest"}),
+        lambda c: c["services"]["notification"]["build"].update(context=str(REPO / "services")),
+        lambda c: c["services"]["notification"].update(image="reelscope/ingest:compose"),
+        lambda c: c["services"]["transcription"].pop("build"),
+        lambda c: c["services"]["grafana"].update(build={"context": str(REPO)}),
+    ]
+    for mutate in builds:
+        broken = _config()
+        mutate(broken)
+        assert _build_problems(broken)
 
     broken = _config()
     broken["services"]["loki-renamed"] = broken["services"].pop("loki")
