@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dockerfile_parse import DockerfileParser
+from dockerfile_parse import DockerfileParser  # type: ignore[import-untyped]
 from reelscope_cli.stack.settings import repo_root
 
 REPO = repo_root()
@@ -229,7 +229,7 @@ def test_the_transcription_image_carries_the_model_it_checks() -> None:
     assert BASE_IMAGE.startswith(f"python:{sys.version_info.major}.{sys.version_info.minor}-")
     assert model.startswith(f"{VENV}/lib/{python}/site-packages/pocketsphinx/")
     local = Path(sys.prefix) / Path(model).relative_to(VENV)
-    import pocketsphinx  # type: ignore[import-untyped]
+    import pocketsphinx
 
     assert Path(pocketsphinx.get_model_path("en-us")) == local
     checked = re.findall(r'test -s "\$\{POCKETSPHINX_MODEL\}/([^"]+)"', " ".join(final.values("RUN")))
