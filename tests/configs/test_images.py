@@ -8,6 +8,7 @@ import io
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -323,6 +324,64 @@ def test_the_build_context_is_the_workspace_and_nothing_else() -> None:
         broken = dockerignore.replace(f"\n{line}\n", "\n", 1)
         assert broken != dockerignore
         assert any(problem.startswith(path) for problem in _context_problems(broken)), line
+
+
+# --- the build stage, run without Docker ------------------------------------------------------------------------
+
+
+def _run_build_stage(service: str, root: Path) -> Path:
+    """Do what the build stage does, outside Docker: copy its COPY sources as the context holds them, then run
+    its `uv sync` commands with its ENV, the environment going to `root` instead of /opt/reelscope."""
+    (build,) = [s for s in _stages(_dockerfile(service)) if s.name == "build"]
+    dockerignore = (REPO / ".dockerignore").read_text()
+    env = {**os.environ, **dict(pair.split("=", 1) for v in build.values("ENV") for pair in shlex.split(v))}
+    env["UV_PROJECT_ENVIRONMENT"] = str(root)
+    env.pop("VIRTUAL_ENV", None)  # the test run's own environment, which uv would otherwise warn about
+    workdir = root.parent / "src"
+    workdir.mkdir()
+    for kind, value in build.instructions:
+        if kind == "COPY" and _copy_from(value) is None:
+            *sources, destination = shlex.split(value)
+            for source in sources:
+                files = [REPO / source] if (REPO / source).is_file() else (REPO / source).rglob("*")
+                for file in files:
+                    relative = file.relative_to(REPO).as_posix()
+                    if file.is_file() and _in_context(relative, dockerignore):
+                        target = workdir / destination / relative.removeprefix(source).lstrip("/")
+                        if len(sources) > 1 or destination.endswith("/"):
+                            target = workdir / destination / Path(relative).name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(file, target)
+        elif kind == "RUN":
+            assert value.startswith("uv sync "), f"build stage runs {value!r}: teach this test what it does"
+            result = subprocess.run(
+                shlex.split(value), cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+            )
+            assert result.returncode == 0, f"{value}: {result.stderr}"
+    return root
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_build_stage_yields_an_environment_the_final_stage_accepts(service: str, tmp_path: Path) -> None:
+    """The build stage's own commands, on the context .dockerignore lets through, produce an environment in which
+    the final stage's build-time checks pass (the service imports; transcription's model files exist and load),
+    and running them writes nothing into it (bytecode was compiled at build time)."""
+    root = _run_build_stage(service, tmp_path / "opt-reelscope")
+    before = sorted(root.rglob("*"))
+    final = _stages(_dockerfile(service))[-1]
+    args = {k: v for k, _, v in (a.partition("=") for a in final.values("ARG"))}
+    env = {**os.environ, "PATH": f"{root / 'bin'}:{os.environ['PATH']}", "PYTHONDONTWRITEBYTECODE": "1"}
+    env |= {k: v.replace(VENV, str(root)) for k, v in args.items()}
+    checks = [v for v in final.values("RUN") if "python -c" in v]
+    assert checks
+    for check in checks:
+        result = subprocess.run(["/bin/sh", "-ec", check], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        assert result.returncode == 0, result.stderr.decode()
+    assert sorted(root.rglob("*")) == before
+    assert (root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages").is_dir()
+    installed = {p.name.split("-")[0] for p in root.glob("lib/*/site-packages/reelscope_*.dist-info")}
+    assert installed == {f"reelscope_{service}", *(f"reelscope_{lib.name}" for lib in (REPO / "libs").iterdir())}
 
 
 # --- make images ---------------------------------------------------------------------------------------------
