@@ -6,7 +6,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 # docker-compose (v1) only validates docker-compose.yml in the tests; --no-install-recommends keeps the engine out.
-packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose)
+# shellcheck: actionlint runs it on the workflows' run: scripts.
+packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose shellcheck)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

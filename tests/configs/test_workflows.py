@@ -129,8 +129,8 @@ def test_actionlint_finds_nothing_in_the_workflows() -> None:
 
 @pytest.mark.unit
 def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
-    """actionlint flags an unknown input of a docker action, an undefined context property and a job needing a
-    job that does not exist: the lint can fail."""
+    """actionlint flags an unknown input of a docker action, an undefined context property, a job needing a job
+    that does not exist and (through shellcheck) an unquoted variable in a run: script: the lint can fail."""
     broken = tmp_path / "broken.yml"
     broken.write_text(
         "on: push\n"
@@ -142,12 +142,14 @@ def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
         "      - uses: docker/build-push-action@v7\n"
         "        with: {dockerfile: Dockerfile}\n"
         "      - run: echo ${{ github.nope }}\n"
+        "      - run: cd $HOME/build\n"
     )
     result = _run_actionlint(broken)
     assert result.returncode == 1
     assert 'input "dockerfile" is not defined' in result.stdout
     assert 'property "nope" is not defined' in result.stdout
     assert 'needs job "nowhere" which does not exist' in result.stdout
+    assert "SC2086" in result.stdout, "shellcheck (installed by make setup) checks run: scripts"
 
 
 @pytest.mark.unit
