@@ -24,7 +24,7 @@ SERVICES = ("ingest", "transcode", "transcription", "notification")
 BASE_IMAGE = "python:3.11-slim-bookworm"
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 VENV = "/opt/reelscope"  # UV_PROJECT_ENVIRONMENT in the build stage, copied whole into the final one
-BUILD_TOOLS = re.compile(r"(?<![\w-])(gcc|g\+\+|clang|make|build-essential|python3?-dev|pip|uv)(?![\w-])")
+BUILD_TOOLS = re.compile(r"(?<![\w-])(gcc|g\+\+|clang|make|build-essential|python3?-dev|pip install|uv)(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ def _user_problems(stages: list[Stage]) -> list[str]:
 
 
 def _final_stage_problems(service: str, stages: list[Stage]) -> list[str]:
-    """Build tools in the final stage; ffmpeg anywhere but transcode's final stage, or missing there."""
+    """Build tools in the final stage (or the base image's pip, setuptools and wheel left in it); ffmpeg anywhere
+    but transcode's final stage, or missing there."""
     problems = []
     final = stages[-1]
     for kind, value in final.instructions:
@@ -101,6 +102,8 @@ def _final_stage_problems(service: str, stages: list[Stage]) -> list[str]:
             problems.append(f"final stage {kind} {value[:60]!r} brings in {tool.group(1)}")
         if kind in {"COPY", "ADD"} and _copy_from(value) not in {None, *[s.name for s in stages[:-1]]}:
             problems.append(f"final stage copies from {_copy_from(value)}")
+    if not any(re.search(r"pip uninstall .*\bpip setuptools wheel\b", v) for v in final.values("RUN")):
+        problems.append("the base image's pip, setuptools and wheel are left in the final stage")
     installs_ffmpeg = [bool(re.search(r"apt-get install[^&]*\bffmpeg\b", v)) for v in final.values("RUN")]
     if service == "transcode" and not any(installs_ffmpeg):
         problems.append("transcode's final stage does not install ffmpeg")
@@ -205,6 +208,8 @@ def test_each_check_finds_its_mistake() -> None:
         "gcc": ("ingest", ingest.replace("RUN groupadd", "RUN apt-get install -y gcc && groupadd")),
         "uv in final": ("ingest", ingest + "COPY --from=uv /uv /usr/local/bin/uv\n"),
         "ffmpeg elsewhere": ("ingest", ingest.replace("RUN groupadd", "RUN apt-get install -y ffmpeg && groupadd")),
+        "pip kept": ("ingest", ingest.replace("RUN python -m pip uninstall", "RUN python -m pip list")),
+        "pip install": ("ingest", ingest.replace("RUN groupadd", "RUN pip install gunicorn && groupadd")),
         "no ffmpeg": ("transcode", transcode.replace("--no-install-recommends ffmpeg", "--no-install-recommends")),
         "undefined stage": ("ingest", ingest.replace("COPY --from=build", "COPY --from=builder")),
         "wrong package": ("ingest", ingest.replace("--package reelscope-ingest", "--package reelscope-transcode")),
