@@ -1,15 +1,51 @@
 """Fixtures of the ingest tests: a job store on a real SQLite file, in-memory telemetry (also what the
-root conftest's `broker` fixture traces into), and a submitted job."""
+root conftest's `broker` fixture traces into), a submitted job, and a real PostgreSQL server.
 
+PostgreSQL refuses to run as root, and pytest-postgresql starts it as the current user, so the server here is
+our own: initdb + pg_ctl from the distribution's binaries (scripts/setup.sh installs them), run through
+`runuser -u postgres` when the tests run as root, in a temporary directory, on 127.0.0.1 only."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from reelscope_contracts import JobSubmitted
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
-from reelscope_ingest.core.schema import Migrations
+from reelscope_ingest.core.schema import VERSIONS_DIR, Migrations
 from reelscope_ingest.core.store import JobStore
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+LATER_REVISION = '''"""A later release's expand-only step: add the nullable column jobs.note."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "test_later"
+down_revision = {head!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("note")
+'''
+"""A revision the next release could ship, chained to this release's head (see the `later` fixture)."""
+
+POSTGRES_PORT = 25432  # plus REELSCOPE_TEST_PORT_OFFSET
+POSTGRES_TIMEOUT_S = 60
 
 
 @pytest.fixture
@@ -34,6 +70,15 @@ async def store(database_url: str) -> AsyncIterator[JobStore]:
 
 
 @pytest.fixture
+def later(tmp_path: Path) -> Migrations:
+    """This release's migrations plus one more revision, as the next release would ship them."""
+    directory = tmp_path / "later-versions"
+    directory.mkdir()
+    (directory / "test_later_add_note.py").write_text(LATER_REVISION.format(head=Migrations().head))
+    return Migrations(version_locations=(VERSIONS_DIR, directory))
+
+
+@pytest.fixture
 def submit(store: JobStore) -> Callable[..., Awaitable[str]]:
     """Record a submitted job (as POST /v1/jobs does) and return its id."""
 
@@ -51,3 +96,78 @@ def submit(store: JobStore) -> Callable[..., Awaitable[str]]:
         return job_id
 
     return make
+
+
+def postgres_bin() -> Path:
+    """The newest PostgreSQL server binaries installed by the distribution (REELSCOPE_TEST_PG_BIN overrides)."""
+    if configured := os.environ.get("REELSCOPE_TEST_PG_BIN"):
+        return Path(configured)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql: run `make setup`")
+    return found[-1].parent
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses root: as root, run its tools as the `postgres` user the package creates."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _run(argv: list[str], log: Path) -> None:
+    result = subprocess.run(
+        _as_server_user(argv), capture_output=True, text=True, timeout=POSTGRES_TIMEOUT_S, check=False
+    )
+    if result.returncode != 0:
+        server_log = log.read_text()[-2000:] if log.exists() else ""
+        pytest.fail(f"{argv[0]} failed ({result.returncode}):\n{result.stdout}{result.stderr}\n{server_log}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for this session (trust auth, fsync off), stopped and deleted afterwards; the
+    URL of its `postgres` database."""
+    binaries = postgres_bin()
+    port = POSTGRES_PORT + int(os.environ.get("REELSCOPE_TEST_PORT_OFFSET", "0"))
+    root = Path(tempfile.mkdtemp(prefix="reelscope-pg-"))  # not under pytest's root-only tmp: `postgres` enters it
+    if os.geteuid() == 0:
+        shutil.chown(root, user="postgres")
+    data, log = root / "data", root / "server.log"
+    _run(
+        [
+            str(binaries / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        log,
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {root} -F"
+    start = [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "30", "start"]
+    _run(start, log)
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"], log)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()

@@ -180,11 +180,13 @@ async def prepare_schema(engine: AsyncEngine, migrations: Migrations, *, migrate
     else:
         state = await migrations.state(engine)
         if state.behind:
-            raise SchemaError(
+            reason = (
                 f"database schema is {state.describe()} but this release needs revision {state.head}: run "
                 f"`{UPGRADE_COMMAND}` first (the Helm chart's migration Job does), or set "
                 "REELSCOPE_DATABASE_MIGRATE_ON_START=true"
             )
+            log.error("refusing to start: " + reason)
+            raise SchemaError(reason)
     if state.ahead:
         log.warning(
             "database schema is newer than this release; serving it, as migrations keep the previous release working",
