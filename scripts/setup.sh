@@ -7,7 +7,8 @@ cd "$repo"
 
 # docker-compose (v1) only validates docker-compose.yml in the tests; --no-install-recommends keeps the engine out.
 # shellcheck: actionlint runs it on the workflows' run: scripts.
-packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose shellcheck)
+# postgresql: the ingest migration tests start their own server from its binaries (initdb, pg_ctl).
+packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose shellcheck postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,6 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd service rabbitmq-server stop >/dev/null 2>&1 || true
   # Likewise Alertmanager: we only need its amtool (config checks and routing tests).
   $sudo_cmd service prometheus-alertmanager stop >/dev/null 2>&1 || true
+  # And PostgreSQL's default cluster: the tests run their own server in a temporary directory.
+  $sudo_cmd service postgresql stop >/dev/null 2>&1 || true
 else
   echo "setup: system packages present (${packages[*]})"
 fi
