@@ -70,11 +70,17 @@ async def store(database_url: str) -> AsyncIterator[JobStore]:
 
 
 @pytest.fixture
-def later(tmp_path: Path) -> Migrations:
+def later_source() -> str:
+    """The source of a revision the next release could ship (adds the nullable column jobs.note)."""
+    return LATER_REVISION.format(head=Migrations().head)
+
+
+@pytest.fixture
+def later(tmp_path: Path, later_source: str) -> Migrations:
     """This release's migrations plus one more revision, as the next release would ship them."""
     directory = tmp_path / "later-versions"
     directory.mkdir()
-    (directory / "test_later_add_note.py").write_text(LATER_REVISION.format(head=Migrations().head))
+    (directory / "test_later_add_note.py").write_text(later_source)
     return Migrations(version_locations=(VERSIONS_DIR, directory))
 
 

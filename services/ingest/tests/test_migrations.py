@@ -16,6 +16,7 @@ from reelscope_ingest.core.exceptions import SchemaError
 from reelscope_ingest.core.schema import VERSIONS_DIR, Migrations
 from reelscope_ingest.core.store import JobStore
 from sqlalchemy import Column, Connection, Integer, MetaData, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -153,6 +154,24 @@ async def test_a_database_ahead_is_left_alone_and_still_served(engine: AsyncEngi
     assert done.after == "test_later"
     await submit(engine, "after-rollback")
     assert await JobStore(make_sessionmaker(engine)).get("after-rollback") is not None
+
+
+async def test_a_failing_revision_leaves_nothing_behind(engine: AsyncEngine, tmp_path: Path, later_source: str) -> None:
+    """A revision that fails half-way is rolled back whole, on SQLite as on PostgreSQL: neither its first step nor
+    the revision number remain, and the error reaches the caller."""
+    await Migrations().upgrade(engine)
+    directory = tmp_path / "failing-versions"
+    directory.mkdir()
+    failing = later_source.replace(
+        '        batch.add_column(sa.Column("note", sa.Text(), nullable=True))\n',
+        '        batch.add_column(sa.Column("note", sa.Text(), nullable=True))\n'
+        '    op.execute("SELECT no_such_column FROM jobs")\n',
+    )
+    (directory / "test_later_failing.py").write_text(failing)
+    with pytest.raises(DBAPIError, match="no_such_column"):
+        await Migrations(version_locations=(VERSIONS_DIR, directory)).upgrade(engine)
+    assert "note" not in await columns(engine, "jobs")
+    assert (await Migrations().state(engine)).at_head
 
 
 @pytest.mark.integration

@@ -145,6 +145,10 @@ class Migrations:
     def _upgrade(self, connection: Connection) -> Upgrade:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            # The sqlite3 driver would run DDL outside any transaction: begin one ourselves, so a failing revision
+            # leaves nothing behind, taking the write lock at once (one migrator at a time here too).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         before = self._state(connection)
         if before.ahead:
             return Upgrade(before=before, after=before.current)
