@@ -52,7 +52,7 @@ def test_check_says_behind_then_head(url: str, capsys: pytest.CaptureFixture[str
     assert state_of(url).current is None
     assert main([]) == EXIT_OK
     assert stderr_lines(capsys)[-1] == (
-        f"reelscope-migrate: upgraded {url} from empty (no revision) to revision {Migrations().head} (head)"
+        f"reelscope-migrate: upgraded {url} to revision {Migrations().head} (head); it was empty (no revision)"
     )
     assert main(["--check"]) == EXIT_OK
     assert stderr_lines(capsys) == [
@@ -72,7 +72,7 @@ def test_check_is_3_while_a_later_revision_is_pending(
     assert main([], later) == EXIT_OK
     lines = stderr_lines(capsys)
     assert f"reelscope-migrate: Running upgrade {Migrations().head} -> test_later, A later release's" in lines[0]
-    assert lines[-1].endswith(f"from at revision {Migrations().head} to revision test_later (head)")
+    assert lines[-1].endswith(f"to revision test_later (head); it was at revision {Migrations().head}")
     assert state_of(url, later).at_head
 
 
@@ -110,7 +110,7 @@ def test_the_command_the_chart_runs(url: str) -> None:
     environment = os.environ | {"REELSCOPE_DATABASE_URL": url}
     first = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60, check=False)
     assert first.returncode == EXIT_OK, first.stderr
-    assert f"upgraded {url} from empty (no revision) to revision {Migrations().head}" in first.stderr
+    assert f"upgraded {url} to revision {Migrations().head} (head); it was empty (no revision)" in first.stderr
     second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60, check=False)
     assert second.returncode == EXIT_OK, second.stderr
     assert second.stderr.strip().splitlines() == [

@@ -59,7 +59,7 @@ async def upgrade(url: str, migrations: Migrations) -> int:
     elif before.at_head:
         say(f"{where(url)} is already at head {before.head}; nothing to do")
     else:
-        say(f"upgraded {where(url)} from {before.describe()} to revision {done.after} (head)")
+        say(f"upgraded {where(url)} to revision {done.after} (head); it was {before.describe()}")
     return EXIT_OK
 
 
