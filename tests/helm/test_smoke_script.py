@@ -1,0 +1,135 @@
+"""The chart's `helm test` script (helm/reelscope/files/smoke-test/smoke_test.py) run for real against the local
+stack, as the test Pod runs it against the ingest Service: a generated clip goes through the whole pipeline and the
+script reports the job and its trace id; pointed at nothing, it fails in bounded time with a readable message."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from reelscope_cli.stack.settings import StackSettings
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "reelscope"
+SCRIPT = CHART / "files" / "smoke-test" / "smoke_test.py"
+
+
+def helm_binary() -> Path:
+    """Where scripts/build-helm.sh leaves Helm (same cache variable as the script)."""
+    cache = Path(os.environ.get("REELSCOPE_CACHE") or Path.home() / ".cache" / "reelscope")
+    return cache / "helm"
+
+
+def render_test_hook(*overrides: str) -> dict[str, dict[str, object]]:
+    """The chart's `helm test` hooks (objects annotated helm.sh/hook: test), rendered by Helm, by kind."""
+    helm = helm_binary()
+    if not os.access(helm, os.X_OK):
+        pytest.fail(f"Helm is not built ({helm} is missing): run `make setup` or `bash scripts/build-helm.sh`")
+    sets = [arg for value in overrides for arg in ("--set", value)]
+    result = subprocess.run(
+        [str(helm), "template", "rs", str(CHART), "--kube-version", "1.34.0", *sets],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    hooks = [
+        doc
+        for doc in yaml.safe_load_all(result.stdout)
+        if doc and (doc["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"
+    ]
+    return {doc["kind"]: doc for doc in hooks}
+
+
+def run_script(api_url: str, tmp_path: Path, timeout_s: float, **extra: str) -> subprocess.CompletedProcess[str]:
+    """The script as the Pod runs it: the same interpreter, settings only from the environment."""
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "REELSCOPE_API_URL": api_url,
+        "REELSCOPE_SMOKE_TIMEOUT_S": str(timeout_s),
+        "REELSCOPE_SMOKE_WORKDIR": str(tmp_path),
+        **extra,
+    }
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s + 60,
+        check=False,
+    )
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.e2e
+def test_smoke_script_passes_on_the_running_stack(local_stack: StackSettings, tmp_path: Path) -> None:
+    """Against the real pipeline the script exits 0 and prints the completed job's id and its 32-hex trace id."""
+    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    job_ids = re.findall(r"submitted job ([0-9a-f]{32})", result.stdout)
+    assert len(job_ids) == 1, result.stdout
+    assert f"job {job_ids[0]} completed" in result.stdout
+    assert re.search(r"^smoke-test: trace id [0-9a-f]{32}$", result.stdout, re.MULTILINE), result.stdout
+    assert list(tmp_path.iterdir()) == [], "the generated clip is left behind"
+
+
+@pytest.mark.unit
+def test_smoke_script_fails_readably_when_nothing_listens(tmp_path: Path) -> None:
+    """With no API at the URL it exits non-zero within its timeout and says the API was not reachable."""
+    url = f"http://127.0.0.1:{unused_port()}"
+    started = time.monotonic()
+    result = run_script(url, tmp_path, timeout_s=3)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert elapsed < 30, f"took {elapsed:.0f} s with a 3 s timeout"
+    assert f"FAILED: the ingest API at {url} is not ready" in result.stderr
+    assert "cannot connect" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.unit
+def test_smoke_script_refuses_a_missing_url(tmp_path: Path) -> None:
+    """Without REELSCOPE_API_URL it exits 3 naming the variable, before doing anything else."""
+    result = run_script("", tmp_path, timeout_s=3)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "REELSCOPE_API_URL is not set" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.unit
+def test_test_hook_runs_this_script_against_the_ingest_service() -> None:
+    """The rendered hook mounts this very file (byte for byte), runs it from the mount in the transcode image and
+    points it at the ingest Service's name and port, with the values' timeout."""
+    objects = render_test_hook("components.ingest.port=8181", "tests.timeoutSeconds=120")
+    config_map, pod = objects["ConfigMap"], objects["Pod"]
+    assert config_map["data"] == {"smoke_test.py": SCRIPT.read_text()}
+    spec: dict[str, Any] = pod["spec"]  # type: ignore[assignment]
+    container = spec["containers"][0]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "script")
+    volume = next(v for v in spec["volumes"] if v["name"] == "script")
+    assert volume["configMap"]["name"] == config_map["metadata"]["name"]  # type: ignore[index]
+    assert container["command"] == ["python", f"{mount['mountPath']}/smoke_test.py"]
+    assert container["image"].rsplit(":", 1)[0].endswith("/transcode")
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["REELSCOPE_API_URL"] == "http://rs-reelscope-ingest:8181"
+    assert env["REELSCOPE_SMOKE_TIMEOUT_S"] == "120"
+    assert spec["restartPolicy"] == "Never"
+    for obj in (config_map, pod):
+        annotations: dict[str, str] = obj["metadata"]["annotations"]  # type: ignore[index]
+        assert annotations["helm.sh/hook"] == "test"
+        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+
+
+@pytest.mark.unit
+def test_no_test_hook_without_the_api() -> None:
+    """With ingest disabled there is nothing to submit to, so no test objects are rendered."""
+    assert render_test_hook("components.ingest.enabled=false") == {}
