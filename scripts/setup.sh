@@ -52,4 +52,5 @@ command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build the coll
 bash "$repo/scripts/build-collector.sh"
 bash "$repo/scripts/build-minio.sh"  # S3-compatible server for the storage tests
 bash "$repo/scripts/build-actionlint.sh"  # lints .github/workflows in the tests
+bash "$repo/scripts/build-helm.sh"  # renders and lints helm/reelscope in the tests (tests/helm)
 echo "setup: done"
