@@ -142,7 +142,7 @@ def services(s: StackSettings) -> list[Component]:
     ingest_env = service_env(s, "ingest") | {
         "REELSCOPE_PORT": str(s.ingest_port),
         "REELSCOPE_DATABASE_URL": os.environ.get(
-            # Named after the schema version: no migrations before 1.0 (see reelscope_ingest.core.db).
+            # The name dates from before migrations (schema v2); ingest now upgrades it in place (docs/database.md).
             "REELSCOPE_DATABASE_URL",
             f"sqlite+aiosqlite:///{s.run_dir / 'reelscope-v2.db'}",
         ),
