@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+from reelscope_cli.client import ApiClient
+from reelscope_cli.samples import make_corrupt_clip, make_test_clip
 from reelscope_cli.stack.settings import StackSettings
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "reelscope"
@@ -80,6 +82,34 @@ def test_smoke_script_passes_on_the_running_stack(local_stack: StackSettings, tm
     assert f"job {job_ids[0]} completed" in result.stdout
     assert re.search(r"^smoke-test: trace id [0-9a-f]{32}$", result.stdout, re.MULTILINE), result.stdout
     assert list(tmp_path.iterdir()) == [], "the generated clip is left behind"
+
+
+@pytest.mark.e2e
+def test_smoke_script_reports_a_failed_job_with_its_reason(local_stack: StackSettings, tmp_path: Path) -> None:
+    """When the job fails (a corrupt upload), the script exits 1 and prints the stage and reason the API reports."""
+    corrupt = make_corrupt_clip(tmp_path / "broken.mp4", make_test_clip(tmp_path / "good.mp4"))
+    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=120, REELSCOPE_SMOKE_CLIP=str(corrupt))
+    assert result.returncode == 1, result.stdout + result.stderr
+    job_id = re.findall(r"submitted job ([0-9a-f]{32})", result.stdout)[0]
+    with ApiClient(local_stack.ingest_url) as api:
+        failure = api.job(job_id)["failure"]
+    assert failure, f"job {job_id} did not fail"
+    expected = f"FAILED: job {job_id} failed in stage {failure['stage']} ({failure['category']}): {failure['reason']}"
+    assert expected in result.stderr
+
+
+@pytest.mark.e2e
+def test_smoke_script_timeout_names_the_stage(local_stack: StackSettings, tmp_path: Path) -> None:
+    """With a timeout shorter than the job, the script exits 2 saying which stage the job was in."""
+    # The generated 2 s clip can go through the whole pipeline within a second: submit a longer one.
+    clip = make_test_clip(tmp_path / "long.mp4", size="1280x720", duration_s=30)
+    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=1, REELSCOPE_SMOKE_CLIP=str(clip))
+    assert result.returncode == 2, result.stdout + result.stderr
+    pattern = (
+        r"FAILED: job [0-9a-f]{32} did not finish in time: still (queued|processing), "
+        r"(stage \w+ running, \d+% done|waiting for stage \w+ to start)"
+    )
+    assert re.search(pattern, result.stderr), result.stderr
 
 
 @pytest.mark.unit

@@ -7,6 +7,7 @@ Standard library only, so it runs in any image with Python and ffmpeg. Settings 
   REELSCOPE_SMOKE_TIMEOUT_S      how long the whole test may take, waiting for the API included (default 300)
   REELSCOPE_SMOKE_HTTP_TIMEOUT_S bound on one HTTP request (default 30)
   REELSCOPE_SMOKE_WORKDIR        where the clip is written (default: the system's temporary directory)
+  REELSCOPE_SMOKE_CLIP           submit this file instead of a generated clip (e.g. a sample of your own)
 Exit status 0 when the job completed with a trace id; 1 when it failed, was cancelled or the API answered
 something unexpected; 2 on a timeout (the message names the stage the job was in); 3 on bad settings."""
 
@@ -186,9 +187,12 @@ def run() -> None:
     started = time.monotonic()
     deadline = started + timeout_s
     workdir = Path(setting("REELSCOPE_SMOKE_WORKDIR", tempfile.gettempdir()))
+    given = setting("REELSCOPE_SMOKE_CLIP", "")
+    if given and not Path(given).is_file():
+        raise SmokeFailed(f"REELSCOPE_SMOKE_CLIP={given!r} is not a file", 3)
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
-        clip = make_clip(Path(scratch) / "reelscope-smoke-test.mp4")
-        say(f"made {clip.name} ({clip.stat().st_size} bytes); waiting for {api.base_url} to be ready")
+        clip = Path(given) if given else make_clip(Path(scratch) / "reelscope-smoke-test.mp4")
+        say(f"{'using' if given else 'made'} {clip.name} ({clip.stat().st_size} bytes); waiting for {api.base_url}")
         api.wait_ready(deadline)
         accepted = api.submit(clip)
     job_id = accepted["job_id"]
