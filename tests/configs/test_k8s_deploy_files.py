@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
+from reelscope_transcode.config import TranscodeSettings
 
 pytestmark = pytest.mark.unit
 
@@ -216,7 +217,8 @@ def consumer_timeout_ms(cluster: dict[str, Any]) -> int:
 
 def test_rabbitmq_cluster_outlasts_the_longest_transcode() -> None:
     """The RabbitmqCluster has 3 replicas, the management and prometheus plugins, resources, and a consumer_timeout
-    of at least 3 hours (RabbitMQ's default 30 minutes would close a long transcode's channel)."""
+    of at least 3 hours and above transcode's default ffmpeg time limit (RabbitMQ's default 30 minutes would close
+    a long transcode's channel and the job would be redelivered mid-encode)."""
     cluster = load(RABBITMQ)
     assert (cluster["apiVersion"], cluster["kind"]) == ("rabbitmq.com/v1beta1", "RabbitmqCluster")
     spec = cluster["spec"]
@@ -225,6 +227,8 @@ def test_rabbitmq_cluster_outlasts_the_longest_transcode() -> None:
     assert spec["resources"]["requests"]
     assert spec["resources"]["limits"]
     assert consumer_timeout_ms(cluster) >= THREE_HOURS_MS
+    ffmpeg_limit_s = TranscodeSettings.model_fields["ffmpeg_timeout_ceiling_s"].default
+    assert consumer_timeout_ms(cluster) > ffmpeg_limit_s * 1000
     short = copy.deepcopy(cluster)
     short["spec"]["rabbitmq"]["additionalConfig"] = "consumer_timeout = 1800000\n"
     assert consumer_timeout_ms(short) < THREE_HOURS_MS
