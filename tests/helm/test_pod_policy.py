@@ -177,7 +177,7 @@ def env_value(container: dict[str, Any], name: str, objects: Objects) -> str | N
     """A container's environment variable: its env entry, else a ConfigMap it takes with envFrom."""
     for entry in container.get("env") or []:
         if entry["name"] == name:
-            return entry.get("value")
+            return str(entry["value"]) if "value" in entry else None
     config_maps = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == "ConfigMap"}
     for source in container.get("envFrom") or []:
         config_map = config_maps.get((source.get("configMapRef") or {}).get("name", ""))
