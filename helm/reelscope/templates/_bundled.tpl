@@ -71,7 +71,9 @@ which cannot read the cluster, renders a fresh one). Call with (dict "ctx" $ "na
 
 {{/* A memory quantity (512Mi, 1Gi, 1.5G, 1073741824) in bytes, for configs that want a plain number. */}}
 {{- define "reelscope.bundled.bytes" -}}
-{{- $q := toString .quantity -}}
+{{- $q := .quantity -}}
+{{- if kindIs "float64" $q }}{{ $q = int64 $q }}{{ end }}{{/* a plain number in a values file */}}
+{{- $q = toString $q -}}
 {{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $q -}}
 {{- $unit := trimPrefix $number $q -}}
 {{- $factors := dict "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
