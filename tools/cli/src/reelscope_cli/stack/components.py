@@ -24,6 +24,9 @@ def rabbitmq_env(s: StackSettings) -> dict[str, str]:
                 f"management.tcp.port = {s.rabbitmq_management_port}",
                 "prometheus.tcp.ip = 127.0.0.1",
                 f"prometheus.tcp.port = {s.rabbitmq_prometheus_port}",
+                # A delivery may stay unacked 5 h (the default 30 min would close the channel of a long encode;
+                # transcode's ffmpeg ceiling is 4 h), as in docker compose and the Helm chart.
+                "consumer_timeout = 18000000",
                 "log.console = true",
                 "log.file = false",
                 "",
