@@ -51,6 +51,5 @@ fi
 command -v go >/dev/null 2>&1 || { echo "setup: Go is required to build the collector (https://go.dev/dl)" >&2; exit 1; }
 bash "$repo/scripts/build-collector.sh"
 bash "$repo/scripts/build-minio.sh"  # S3-compatible server for the storage tests
-bash "$repo/scripts/build-actionlint.sh"  # lints .github/workflows in the tests
-bash "$repo/scripts/build-helm.sh"  # renders and lints helm/reelscope in the tests (tests/helm)
+bash "$repo/scripts/build-go-tools.sh"  # helm and actionlint, for the chart and workflow tests
 echo "setup: done"

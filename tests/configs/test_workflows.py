@@ -1,4 +1,4 @@
-"""The GitHub Actions workflows pass actionlint (built from the Go module proxy by scripts/build-actionlint.sh,
+"""The GitHub Actions workflows pass actionlint (built from the Go module proxy by scripts/build-go-tools.sh,
 which `make setup` runs) and follow the release policy: tags only, least privilege, actions pinned by major tag,
 the four images built from their own Dockerfiles, the chart pushed as an OCI artifact; CI runs the README's
 commands. Each policy check is a function returning its problems, and is shown to find the mistake it looks for."""
@@ -29,7 +29,7 @@ IMAGE_ACTIONS = {
 def _actionlint() -> Path:
     cache = Path(os.environ.get("REELSCOPE_CACHE") or Path.home() / ".cache" / "reelscope")
     binary = cache / "actionlint"
-    assert binary.exists(), f"{binary} is missing: `make setup` builds it (scripts/build-actionlint.sh)"
+    assert binary.exists(), f"{binary} is missing: `make setup` builds it (scripts/build-go-tools.sh)"
     return binary
 
 

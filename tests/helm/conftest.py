@@ -39,7 +39,7 @@ Render = Callable[..., Objects]
 
 
 def helm_binary() -> Path:
-    """Where scripts/build-helm.sh leaves Helm (the same cache variable as the script)."""
+    """Where scripts/build-go-tools.sh leaves Helm (the same cache variable as the script)."""
     cache = Path(os.environ.get("REELSCOPE_CACHE") or Path.home() / ".cache" / "reelscope")
     return cache / "helm"
 

@@ -17,21 +17,17 @@ from reelscope_cli.client import ApiClient
 from reelscope_cli.samples import make_corrupt_clip, make_test_clip
 from reelscope_cli.stack.settings import StackSettings
 
+from .conftest import helm_binary
+
 CHART = Path(__file__).resolve().parents[2] / "helm" / "reelscope"
 SCRIPT = CHART / "files" / "smoke-test" / "smoke_test.py"
-
-
-def helm_binary() -> Path:
-    """Where scripts/build-helm.sh leaves Helm (same cache variable as the script)."""
-    cache = Path(os.environ.get("REELSCOPE_CACHE") or Path.home() / ".cache" / "reelscope")
-    return cache / "helm"
 
 
 def render_test_hook(*overrides: str) -> dict[str, dict[str, object]]:
     """The chart's `helm test` hooks (objects annotated helm.sh/hook: test), rendered by Helm, by kind."""
     helm = helm_binary()
     if not os.access(helm, os.X_OK):
-        pytest.fail(f"Helm is not built ({helm} is missing): run `make setup` or `bash scripts/build-helm.sh`")
+        pytest.fail(f"Helm is not built ({helm} is missing): run `make setup` or `bash scripts/build-go-tools.sh`")
     sets = [arg for value in overrides for arg in ("--set", value)]
     result = subprocess.run(
         [str(helm), "template", "rs", str(CHART), "--kube-version", "1.34.0", *sets],
