@@ -427,7 +427,12 @@ def test_make_images_builds_the_four_images_tagged_with_their_versions(tmp_path:
             assert build[build.index("--file") + 1] == f"services/{service}/Dockerfile"
             assert f"VERSION={version}" in build
             assert build[-1] == "."
-    dry_run = subprocess.run(["make", "-n", "images"], cwd=REPO, capture_output=True, text=True, check=True)
+    # Run as a top-level make even under `make test` (whose MAKEFLAGS/MAKELEVEL add "Entering directory" lines).
+    clean_env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "images"], cwd=REPO, env=clean_env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
     assert dry_run.stdout.strip() == "bash scripts/build-images.sh"
 
 
