@@ -38,7 +38,8 @@ def test_schema_refuses_bad_values_naming_the_key(helm: Helm, arguments: list[st
 
 # Objects the schema leaves open on purpose: Kubernetes types passed through to the rendered objects, where
 # kubernetes-validate (test_kubernetes_schemas.py) checks their fields strictly.
-OPEN_ON_PURPOSE = {"/$defs/envList/items"}
+# resourceList takes any resource name (nvidia.com/gpu, ephemeral-storage…) but only quantities as values.
+OPEN_ON_PURPOSE = {"/$defs/envList/items", "/$defs/resourceList"}
 
 
 def test_every_object_in_the_schema_refuses_unknown_keys() -> None:

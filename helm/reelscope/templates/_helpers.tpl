@@ -42,6 +42,20 @@ helm.sh/chart: {{ include "reelscope.chart" .ctx }}
 {{- end }}
 {{- end }}
 
+{{/* Pod template labels: the selector labels and part-of, without version and chart, so a chart or app version bump
+alone never restarts pods (the checksum annotations roll them when their configuration really changes). Call with
+the same dict as reelscope.labels; a "c" entry's podLabels are added. */}}
+{{- define "reelscope.podLabels" -}}
+{{ include "reelscope.selectorLabels" . }}
+app.kubernetes.io/part-of: reelscope
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- with (and .c .c.podLabels) }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
 {{/* A Reelscope image: <registry>/<repository>/<component>:<tag or appVersion>. */}}
 {{- define "reelscope.image" -}}
 {{- $image := .ctx.Values.image -}}

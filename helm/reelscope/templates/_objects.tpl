@@ -18,7 +18,12 @@ metadata:
   name: {{ include "reelscope.fullname" .ctx }}-{{ .component }}
   labels:
     {{- include "reelscope.labels" . | nindent 4 }}
-# The services never call the Kubernetes API.
+  {{- with .c.serviceAccountAnnotations }}
+  # Workload identity for S3 (IRSA's eks.amazonaws.com/role-arn, GKE's iam.gke.io/gcp-service-account, ...).
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+# The services never call the Kubernetes API (cloud credentials come through projected tokens, not this one).
 automountServiceAccountToken: false
 {{- end }}
 
@@ -167,15 +172,18 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "reelscope.labels" . | nindent 8 }}
+        {{- include "reelscope.podLabels" . | nindent 8 }}
       annotations:
-        checksum/config: {{ include (print .ctx.Template.BasePath "/config.yaml") .ctx | sha256sum }}
+        # The shared settings' data only (not the ConfigMap's labels, which carry the version).
+        checksum/config: {{ (include (print .ctx.Template.BasePath "/config.yaml") .ctx | fromYaml).data | toJson | sha256sum }}
         {{- with .c.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
       serviceAccountName: {{ include "reelscope.fullname" .ctx }}-{{ .component }}
       automountServiceAccountToken: false
+      # No *_SERVICE_HOST/PORT variables for every Service in the namespace: configuration is explicit.
+      enableServiceLinks: false
       {{- with $v.imagePullSecrets }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}

@@ -22,8 +22,26 @@
 {{- if and (not $v.telemetry.collector.enabled) (not $v.telemetry.otlpEndpoint) }}
 {{- fail "telemetry.collector.enabled is false: set telemetry.otlpEndpoint to your collector's OTLP/HTTP URL" }}
 {{- end }}
+{{- if $v.telemetry.collector.enabled }}
+{{- if and (not $v.observability.tempo.enabled) (not $v.telemetry.collector.tempoEndpoint) }}
+{{- fail "observability.tempo.enabled is false: set telemetry.collector.tempoEndpoint to your Tempo's OTLP gRPC host:port" }}
+{{- end }}
+{{- if and (not $v.observability.loki.enabled) (not $v.telemetry.collector.lokiEndpoint) }}
+{{- fail "observability.loki.enabled is false: set telemetry.collector.lokiEndpoint to your Loki's OTLP URL (http://loki:3100/otlp)" }}
+{{- end }}
+{{- end }}
+{{- if $v.observability.prometheus.enabled }}
+{{- if not $v.rabbitmq.bundled }}
+{{- fail "the bundled Prometheus scrapes the bundled RabbitMQ (prometheus/prometheus.yml): with rabbitmq.bundled=false turn observability.prometheus off and use kube-prometheus-stack (monitoring.*, deploy/k8s/)" }}
+{{- end }}
+{{- if not $v.telemetry.collector.enabled }}
+{{- fail "the bundled Prometheus scrapes the in-chart collector: with telemetry.collector.enabled=false turn observability.prometheus off" }}
+{{- end }}
+{{- end }}
 {{- /* Installing for real (not `helm template`): the Secrets named for external mode must exist. */}}
-{{- if (lookup "v1" "Namespace" "" .Release.Namespace) }}
+{{- /* A namespaced lookup (the release's default ServiceAccount), so users whose rights end at the namespace can
+install: a cluster-scoped one would be Forbidden and abort the render. */}}
+{{- if (lookup "v1" "ServiceAccount" .Release.Namespace "default") }}
 {{- range $secret := list $v.rabbitmq.existingSecret $v.database.existingSecret $v.storage.existingSecret $v.observability.alertmanager.existingSecret $v.observability.grafana.existingSecret }}
 {{- if and $secret (not (lookup "v1" "Secret" $.Release.Namespace $secret)) }}
 {{- fail (printf "Secret %q (named in the values) does not exist in namespace %s: create it before installing" $secret $.Release.Namespace) }}
