@@ -10,6 +10,7 @@ import structlog
 
 from reelscope_telemetry import attributes
 from reelscope_telemetry._job import JobIdSpanProcessor, current_job_id, job_scope
+from reelscope_telemetry._redact import mask_secrets, redact_secrets
 from reelscope_telemetry._setup import Telemetry, init_telemetry, sdk_disabled
 from reelscope_telemetry.instruments import Instruments
 from reelscope_telemetry.messaging import (
@@ -39,7 +40,9 @@ __all__ = [
     "get_logger",
     "init_telemetry",
     "job_scope",
+    "mask_secrets",
     "previous_attempt_header",
     "producer_span",
+    "redact_secrets",
     "sdk_disabled",
 ]

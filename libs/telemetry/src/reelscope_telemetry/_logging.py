@@ -18,6 +18,8 @@ from opentelemetry.sdk._logs import LoggerProvider
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from reelscope_telemetry._redact import redact_secrets
+
 LogFormat = Literal["json", "console"]
 
 # Keys that are attributes of `logging.LogRecord`: passing them as `extra` raises KeyError.
@@ -106,6 +108,7 @@ def configure_logging(
             _add_trace_context,
             _service_adder(service_name),
             _rename_reserved,
+            redact_secrets,  # before the record is made (and before dicts become strings): both handlers get it clean
             _stringify_ids,
             structlog.stdlib.render_to_log_kwargs,
         ],
@@ -129,6 +132,9 @@ def configure_logging(
                 # Frames without their local variables: locals hold settings (broker URLs with passwords),
                 # request bodies and tokens, and would make every traceback kilobytes long.
                 structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+                # Again, for stdlib loggers' records (httpx logs request URLs) and the rendered exception;
+                # their OTLP copies are masked by RedactingLogRecordProcessor.
+                redact_secrets,
                 renderer,
             ],
         )

@@ -24,6 +24,7 @@ from opentelemetry.trace import Tracer
 from reelscope_telemetry import _exporters
 from reelscope_telemetry._job import JobIdSpanProcessor
 from reelscope_telemetry._logging import configure_logging
+from reelscope_telemetry._redact_export import RedactingLogRecordProcessor, RedactingSpanExporter
 from reelscope_telemetry._resource import build_resource
 from reelscope_telemetry.instruments import Instruments, create_instruments
 
@@ -82,11 +83,13 @@ def build_telemetry(
         resource=resource, shutdown_on_exit=False
     )  # sampler from OTEL_TRACES_SAMPLER(_ARG)
     tracer_provider.add_span_processor(JobIdSpanProcessor())
+    span_exporter = RedactingSpanExporter(span_exporter)  # secrets masked before anything leaves (_redact)
     tracer_provider.add_span_processor(
         SimpleSpanProcessor(span_exporter) if synchronous else BatchSpanProcessor(span_exporter)
     )
     meter_provider = MeterProvider(resource=resource, metric_readers=[metric_reader], shutdown_on_exit=False)
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    logger_provider.add_log_record_processor(RedactingLogRecordProcessor())  # first: the exporter sees it masked
     logger_provider.add_log_record_processor(
         SimpleLogRecordProcessor(log_exporter) if synchronous else BatchLogRecordProcessor(log_exporter)
     )
