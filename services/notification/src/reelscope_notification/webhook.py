@@ -3,17 +3,25 @@
 A delivery's id is derived from the job and the event (`delivery_id()`), so every retry of the same
 notification carries the same id and a receiver can drop duplicates. A 5xx answer, a timeout or a
 network error is transient (the consume loop retries it with backoff); a 4xx answer is the receiver
-refusing, and is final."""
+refusing, and is final. A URL whose host resolves to a non-public address (checked again here, on the very
+connection: DNS may have changed since submission) is `refused`, final; so is a redirect, which is never
+followed. Every delivery is signed (signing.py) over the exact bytes sent."""
 
+import json
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from opentelemetry.trace import StatusCode
+from pydantic import SecretStr
 from reelscope_contracts import JobCancelled, JobCompleted, JobFailed
+from reelscope_outbound import HostUnresolved, OutboundRefused
 from reelscope_telemetry import Telemetry, attributes, get_logger
+
+from reelscope_notification.signing import SIGNATURE_HEADER, signature_header
 
 log = get_logger(__name__)
 
@@ -65,27 +73,54 @@ def delivery_id(event: FinalEvent) -> str:
     return uuid.uuid5(DELIVERY_NAMESPACE, f"{event.job_id}/{event.kind}").hex
 
 
-async def deliver(client: httpx.AsyncClient, telemetry: Telemetry, event: FinalEvent, url: str) -> DeliveryResult:
-    """POST the payload once and say what happened; `transient` results are worth retrying."""
+def _answer(response: httpx.Response) -> DeliveryResult:
+    if response.is_success:
+        return DeliveryResult(True, "delivered", f"webhook answered {response.status_code}")
+    if response.is_redirect:
+        target = response.headers.get("location", "?")
+        return DeliveryResult(
+            False,
+            "refused",
+            f"webhook answered {response.status_code} (redirect to {target[:200]}); redirects are not followed: "
+            "a webhook must answer, not redirect",
+        )
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        return DeliveryResult(False, "error", f"webhook answered {response.status_code}", True)
+    return DeliveryResult(False, "rejected", f"webhook answered {response.status_code}")
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    telemetry: Telemetry,
+    event: FinalEvent,
+    url: str,
+    secrets: Sequence[SecretStr],
+    clock: Callable[[], float] = time.time,
+) -> DeliveryResult:
+    """POST the signed payload once and say what happened; `transient` results are worth retrying.
+
+    `client` must be a `reelscope_outbound.pinned_client` (it checks and pins the address it dials)."""
     delivery = delivery_id(event)
+    body = json.dumps(payload(event, delivery), separators=(",", ":")).encode()
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Content-Type": "application/json",
+        "X-Reelscope-Delivery": delivery,
+        SIGNATURE_HEADER: signature_header(secrets, int(clock()), body),
+    }
     started = time.perf_counter()
     with telemetry.tracer.start_as_current_span("webhook.deliver") as span:
         span.set_attribute("reelscope.webhook.delivery_id", delivery)
         try:
-            response = await client.post(
-                url,
-                json=payload(event, delivery),
-                headers={"User-Agent": USER_AGENT, "X-Reelscope-Delivery": delivery},
-            )
+            response = await client.post(url, content=body, headers=headers)
+        except HostUnresolved as exc:
+            result = DeliveryResult(False, "error", exc.reason, True)
+        except OutboundRefused as exc:
+            result = DeliveryResult(False, "refused", exc.reason)
         except httpx.HTTPError as exc:
             result = DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}", True)
         else:
-            if response.is_success:
-                result = DeliveryResult(True, "delivered", f"webhook answered {response.status_code}")
-            elif response.status_code >= 500 or response.status_code in (408, 429):
-                result = DeliveryResult(False, "error", f"webhook answered {response.status_code}", True)
-            else:
-                result = DeliveryResult(False, "rejected", f"webhook answered {response.status_code}")
+            result = _answer(response)
         span.set_attribute(attributes.WEBHOOK_OUTCOME, result.outcome)
         if not result.delivered:
             span.set_status(StatusCode.ERROR, result.detail)

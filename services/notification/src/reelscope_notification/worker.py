@@ -3,11 +3,11 @@
 
 from collections.abc import Callable
 
-import httpx
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from reelscope_contracts import FailureCategory, JobCancelled, JobCompleted, JobEvent, JobFailed, JobNotified
 from reelscope_messaging import RetryLater, StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
+from reelscope_outbound import UrlPolicy, pinned_client
 from reelscope_telemetry import attributes, get_logger
 
 from reelscope_notification.config import NotificationSettings
@@ -17,10 +17,11 @@ log = get_logger(__name__)
 
 
 def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], Handler]:
-    """Create the traced HTTP client once per process; the worker runtime supplies broker and telemetry."""
+    """Create the traced, address-checking HTTP client once per process; the worker runtime supplies broker and
+    telemetry."""
 
     def factory(ctx: WorkerContext) -> Handler:
-        client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+        client = pinned_client(UrlPolicy.from_settings(settings), timeout=settings.webhook_timeout_s)
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=ctx.telemetry.tracer_provider)
 
         async def handle(event: JobEvent) -> None:
@@ -33,7 +34,7 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
                     JobNotified(job_id=event.job_id, delivered=False, skipped=True, detail="no webhook_url given")
                 )
                 return
-            result = await deliver(client, ctx.telemetry, event, event.webhook_url)
+            result = await deliver(client, ctx.telemetry, event, event.webhook_url, settings.webhook_signing_secrets)
             if result.transient:
                 raise RetryLater(result.detail, FailureCategory.PROCESSING_ERROR)
             await ctx.broker.publish(JobNotified(job_id=event.job_id, delivered=result.delivered, detail=result.detail))
