@@ -3,6 +3,7 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from reelscope_messaging import BrokerSettings, ShutdownSettings
+from reelscope_outbound import OutboundSettings
 from reelscope_storage import StorageSettings
 
 
@@ -24,7 +25,7 @@ class DatabaseSettings(BaseSettings):
     )
 
 
-class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings, DatabaseSettings):
+class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings, DatabaseSettings, OutboundSettings):
     """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
     stuck-job deadline."""
 

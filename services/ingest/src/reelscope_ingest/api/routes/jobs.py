@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from reelscope_contracts import JobCancelled, JobKeys, JobSubmitted
 from reelscope_messaging import PublishFailed
+from reelscope_outbound import OutboundRefused, UrlPolicy
 from reelscope_storage import StorageError
 from reelscope_telemetry import current_trace_id, get_logger, job_scope
 
@@ -38,17 +39,26 @@ def _flag(name: str, value: str | None) -> bool | None:
     raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must be true or false")
 
 
-def _webhook(value: str | None) -> str | None:
+async def _webhook(value: str | None, state: AppState) -> str | None:
+    """A well-formed http(s) URL whose host resolves to public addresses only (or allowlisted ones), else 422.
+
+    Notification checks again when it delivers (DNS may change in between) and connects to the checked address."""
     if value is None or not value.strip():
         return None
     if len(value) > 2048:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook_url is longer than 2048 characters")
     try:
-        return str(_URL.validate_python(value.strip()))
+        url = str(_URL.validate_python(value.strip()))
     except ValidationError:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook_url must be an absolute http(s) URL"
         ) from None
+    try:
+        await UrlPolicy.from_settings(state.settings).check_url(url)
+    except OutboundRefused as exc:
+        log.info("webhook_url refused", reason=exc.reason)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from None
+    return url
 
 
 @router.post(
@@ -101,7 +111,7 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
             log.info("upload refused", status_code=exc.status_code, reason=exc.message)
             raise HTTPException(exc.status_code, exc.message) from None
         try:
-            webhook_url = _webhook(upload.fields.get("webhook_url"))
+            webhook_url = await _webhook(upload.fields.get("webhook_url"), state)
             hls = _flag("hls", upload.fields.get("hls"))
         except HTTPException:
             upload.path.unlink(missing_ok=True)
