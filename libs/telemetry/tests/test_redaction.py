@@ -204,3 +204,19 @@ def test_spans_without_secrets_are_exported_as_they_are() -> None:
     assert exported_clean is clean
     assert exported_dirty is not dirty
     assert exported_dirty.attributes == {"url.full": "https://h/x?sig=****"}
+
+
+class _Url:
+    """Stands for an object (httpx.URL, a settings model) whose text holds a secret only once stringified."""
+
+    def __str__(self) -> str:
+        return "amqp://guest:Pa55-w0rd@broker:5672/"
+
+
+def test_objects_stringified_after_the_first_pass_are_masked_too() -> None:
+    """A non-string field value whose str() holds a secret is masked in the JSON line and in the OTLP record."""
+    with capture_telemetry() as cap:
+        get_logger("t").info("connecting", broker=_Url())
+        (line,) = cap.stdout_lines()
+        otlp = _otlp_attributes(cap)
+    assert line["broker"] == otlp["broker"] == "amqp://guest:****@broker:5672/"
