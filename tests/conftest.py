@@ -15,7 +15,8 @@ Answer = Callable[[dict[str, Any], int], int]
 
 @dataclass
 class WebhookReceiver:
-    """What a receiver got: each delivery as {"headers": ..., "body": ...}, in arrival order."""
+    """What a receiver got: each delivery as {"headers": ..., "body": ..., "raw": <the exact bytes>}, in arrival
+    order."""
 
     url: str
     deliveries: list[dict[str, Any]] = field(default_factory=list)
@@ -30,10 +31,11 @@ def _serve(answer: Answer) -> Iterator[WebhookReceiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.loads(raw)
             with lock:
                 earlier = len(receiver.of_job(body["job_id"]))
-                receiver.deliveries.append({"headers": dict(self.headers), "body": body})
+                receiver.deliveries.append({"headers": dict(self.headers), "body": body, "raw": raw})
             self.send_response(answer(body, earlier))
             self.end_headers()
 

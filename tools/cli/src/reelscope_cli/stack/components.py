@@ -1,7 +1,9 @@
 """The stack's components, in start order, with the env each needs (all on 127.0.0.1)."""
 
+import json
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -141,15 +143,34 @@ def service_env(s: StackSettings, name: str) -> dict[str, str]:
     }
 
 
+# The local stack's webhooks (and the tests' receivers) listen on 127.0.0.1, which production refuses.
+LOCAL_WEBHOOK_NETWORKS = {"REELSCOPE_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"])}
+
+
+def webhook_signing_secrets_file(s: StackSettings) -> Path:
+    """The run dir's webhook signing secrets (a JSON list), made once per run dir, readable by its owner only;
+    tests read it to verify deliveries."""
+    path = s.run_dir / "webhook-signing-secrets.json"
+    if not path.exists():
+        s.run_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps([secrets.token_hex(32)]))
+    return path
+
+
 def services(s: StackSettings) -> list[Component]:
-    ingest_env = service_env(s, "ingest") | {
-        "REELSCOPE_PORT": str(s.ingest_port),
-        "REELSCOPE_DATABASE_URL": os.environ.get(
-            # The name dates from before migrations (schema v2); ingest now upgrades it in place (docs/database.md).
-            "REELSCOPE_DATABASE_URL",
-            f"sqlite+aiosqlite:///{s.run_dir / 'reelscope-v2.db'}",
-        ),
-    }
+    ingest_env = (
+        service_env(s, "ingest")
+        | LOCAL_WEBHOOK_NETWORKS
+        | {
+            "REELSCOPE_PORT": str(s.ingest_port),
+            "REELSCOPE_DATABASE_URL": os.environ.get(
+                # The name dates from before migrations (schema v2); ingest now upgrades it in place (docs/database.md).
+                "REELSCOPE_DATABASE_URL",
+                f"sqlite+aiosqlite:///{s.run_dir / 'reelscope-v2.db'}",
+            ),
+        }
+    )
     components = [
         Component(
             "ingest",
@@ -159,6 +180,10 @@ def services(s: StackSettings) -> list[Component]:
             ports=(s.ingest_port,),
         )
     ]
+    extra_env = {
+        "notification": LOCAL_WEBHOOK_NETWORKS
+        | {"REELSCOPE_WEBHOOK_SIGNING_SECRETS_FILE": str(webhook_signing_secrets_file(s))}
+    }
     for name, port in (
         ("transcode", s.transcode_health_port),
         ("transcription", s.transcription_health_port),
@@ -169,7 +194,7 @@ def services(s: StackSettings) -> list[Component]:
                 name,
                 [sys.executable, "-m", f"reelscope_{name}"],
                 ready=http_ok(f"http://127.0.0.1:{port}/readyz"),
-                env=service_env(s, name) | {"REELSCOPE_HEALTH_PORT": str(port)},
+                env=service_env(s, name) | {"REELSCOPE_HEALTH_PORT": str(port)} | extra_env.get(name, {}),
                 ports=(port,),
             )
         )
