@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from reelscope_notification.config import NotificationSettings
 
 from .conftest import CHART, NEWEST, RELEASE, REPO, Helm
 
@@ -148,3 +149,22 @@ def test_ordinary_values_pass_the_schema(helm: Helm) -> None:
 def test_mixed_setups_that_cannot_work_are_refused(helm: Helm, arguments: list[str], message: str) -> None:
     """A bundled backend switched off with nothing in its place is refused with a message naming what to set."""
     assert message in refusal(helm, *arguments)
+
+
+def test_notification_gets_a_signing_secret_it_accepts(helm: Helm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated webhook signing Secret feeds notification's REELSCOPE_WEBHOOK_SIGNING_SECRETS, and the value
+    passes the service's own settings validation (without one, notification refuses to start)."""
+    objects = render(helm)
+    deployment = named(objects, "Deployment", f"{RELEASE}-reelscope-notification")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    [env] = [e for e in container["env"] if e["name"] == "REELSCOPE_WEBHOOK_SIGNING_SECRETS"]
+    reference = env["valueFrom"]["secretKeyRef"]
+    secret = named(objects, "Secret", reference["name"])
+    monkeypatch.setenv("REELSCOPE_WEBHOOK_SIGNING_SECRETS", secret["stringData"][reference["key"]])
+    assert len(NotificationSettings().webhook_signing_secrets) == 1
+    external = render(helm, "--set", "webhooks.existingSecret=hooks")
+    assert not [o for o in external if o["kind"] == "Secret" and o["metadata"]["name"].endswith("-webhook-signing")]
+    deployment = named(external, "Deployment", f"{RELEASE}-reelscope-notification")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    [env] = [e for e in container["env"] if e["name"] == "REELSCOPE_WEBHOOK_SIGNING_SECRETS"]
+    assert env["valueFrom"]["secretKeyRef"] == {"name": "hooks", "key": "signing-secrets"}

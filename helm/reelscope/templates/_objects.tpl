@@ -95,6 +95,13 @@ the pod's Kubernetes identity from the downward API, then the user's extra varia
   value: {{ .c.port | quote }}
 {{ include "reelscope.databaseEnv" .ctx }}
 {{- else }}
+{{- if eq .component "notification" }}
+- name: REELSCOPE_WEBHOOK_SIGNING_SECRETS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.webhooks.existingSecret | default (printf "%s-webhook-signing" (include "reelscope.fullname" .ctx)) }}
+      key: signing-secrets
+{{- end }}
 - name: REELSCOPE_HEALTH_HOST
   value: 0.0.0.0
 - name: REELSCOPE_HEALTH_PORT

@@ -43,7 +43,8 @@ ASR_WORDS: Final = "reelscope.asr.word_count"
 """Number of words recognised."""
 
 WEBHOOK_OUTCOME: Final = "reelscope.webhook.outcome"
-"""`delivered`, `rejected`, `error` or `skipped`: low cardinality, allowed on metrics."""
+"""`delivered`, `rejected`, `refused` (a non-public address or a redirect), `error` or `skipped`: low
+cardinality, allowed on metrics."""
 
 ASR_LANGUAGE: Final = "reelscope.asr.language"
 """Language of a transcript (declared for pocketsphinx, detected by faster-whisper)."""
