@@ -366,6 +366,20 @@ def _run_build_stage(service: str, root: Path) -> Path:
     return root
 
 
+def _workspace_libs(package: str) -> set[str]:
+    """The workspace libs (libs/<name>) a package depends on, directly or through other libs."""
+    found: set[str] = set()
+    pending = [package]
+    while pending:
+        project = tomllib.loads((REPO / pending.pop() / "pyproject.toml").read_text())["project"]
+        for requirement in project.get("dependencies", []):
+            match = re.match(r"reelscope-([a-z]+)", requirement)
+            if match and (REPO / "libs" / match[1]).is_dir() and match[1] not in found:
+                found.add(match[1])
+                pending.append(f"libs/{match[1]}")
+    return found
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_build_stage_yields_an_environment_the_final_stage_accepts(service: str, tmp_path: Path) -> None:
@@ -386,7 +400,8 @@ def test_the_build_stage_yields_an_environment_the_final_stage_accepts(service: 
     assert sorted(root.rglob("*")) == before
     assert (root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages").is_dir()
     installed = {p.name.split("-")[0] for p in root.glob("lib/*/site-packages/reelscope_*.dist-info")}
-    assert installed == {f"reelscope_{service}", *(f"reelscope_{lib.name}" for lib in (REPO / "libs").iterdir())}
+    libs = _workspace_libs(f"services/{service}")
+    assert installed == {f"reelscope_{service}", *(f"reelscope_{lib}" for lib in libs)}
 
 
 # --- make images ---------------------------------------------------------------------------------------------
