@@ -46,6 +46,25 @@ SCHEMA_VERSION: Final = 1
 """The message schema this code reads and writes; a consumer parks a message of any other version."""
 
 
+class JobOwner(BaseModel):
+    """Who submitted the job (an API key of a tenant) and how they want to hear of its end.
+
+    Copied from message to message like `webhook_url`, so notification needs no database. It holds no secret:
+    a key's webhook signing secrets are derived from the service's master secret, the key id and a generation
+    number (rotation bumps the generation; the previous one stays valid until the rotation is finished)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant: str = Field(min_length=1, max_length=64)
+    key_id: str = Field(min_length=1, max_length=64)
+    signing_generations: tuple[int, ...] = Field(default=(1,), min_length=1, max_length=2)
+    """Generations of the key's signing secret valid now, current first."""
+    slack_webhook_url: str | None = None
+    """A Slack incoming-webhook URL set on the key; None means the service's default, if any."""
+    email_to: str | None = None
+    """Where to email the outcome; None means the service's default recipient, if any."""
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,6 +83,7 @@ class JobSubmitted(_Message):
     hls: bool | None = None
     """Also package HLS; `None` means the transcode service's default."""
     webhook_url: str | None = None
+    owner: JobOwner | None = None
 
 
 class StageStarted(_Message):
@@ -118,6 +138,7 @@ class JobTranscoded(_Message):
     duration_seconds: float
     cpu_seconds: float = Field(default=0.0, ge=0)
     webhook_url: str | None = None
+    owner: JobOwner | None = None
 
 
 class TranscriptInfo(BaseModel):
@@ -143,6 +164,7 @@ class JobCompleted(_Message):
     transcription_skipped_reason: str | None = None
     cpu_seconds: float = Field(default=0.0, ge=0)
     webhook_url: str | None = None
+    owner: JobOwner | None = None
 
 
 class JobFailed(_Message):
@@ -153,6 +175,7 @@ class JobFailed(_Message):
     reason: str
     category: FailureCategory = FailureCategory.INTERNAL_ERROR
     webhook_url: str | None = None
+    owner: JobOwner | None = None
 
 
 class JobCancelled(_Message):
@@ -163,6 +186,7 @@ class JobCancelled(_Message):
     """The stage that was running when the cancel arrived, if any."""
     reason: str = "cancelled by the client"
     webhook_url: str | None = None
+    owner: JobOwner | None = None
 
 
 class JobNotified(_Message):

@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, ConsumerTag
 from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
@@ -84,6 +85,11 @@ def _describe(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+def _recipient(event: JobEvent) -> dict[str, Any]:
+    """Who hears of the job's end (its webhook and owner), for the `job.failed` a consumer publishes itself."""
+    return {"webhook_url": getattr(event, "webhook_url", None), "owner": getattr(event, "owner", None)}
+
+
 class _JobCancelled(Exception):
     """The handler's task was cancelled because the job was (not because the process is stopping)."""
 
@@ -140,7 +146,7 @@ class Consumer:
                 log.info("stage already finished for this job; duplicate delivery acked", stage=self._stage)
                 await message.ack()
                 return
-            webhook_url = getattr(event, "webhook_url", None)
+            recipient = _recipient(event)
             if await self._cancelled_before_start(event.job_id):
                 # Not a stage run: no stage-duration sample, just the event on the span and the ack.
                 span.add_event("reelscope.job.cancelled", {attributes.STAGE: str(self._stage), "before_start": True})
@@ -156,10 +162,10 @@ class Consumer:
                 await message.ack()
                 self._record(started, "cancelled")
             except StageFailed as exc:
-                await self._fail(message, span, job_id, exc.reason, exc, webhook_url, exc.category)
+                await self._fail(message, span, job_id, exc.reason, exc, recipient, exc.category)
                 self._record(started, "failed")
             except RetryLater as exc:
-                outcome = await self._retry(message, span, event, exc.reason, exc, webhook_url, exc.category)
+                outcome = await self._retry(message, span, event, exc.reason, exc, recipient, exc.category)
                 self._record(started, outcome)
             except Exception as exc:
                 # Unexpected: possibly transient (a dropped connection deep in a library), so it is retried
@@ -167,7 +173,7 @@ class Consumer:
                 reason = f"internal error in {self._stage or 'consumer'}: {type(exc).__name__}: {exc}"
                 log.exception("handler crashed", queue=self._spec.name)
                 outcome = await self._retry(
-                    message, span, event, reason, exc, webhook_url, FailureCategory.INTERNAL_ERROR
+                    message, span, event, reason, exc, recipient, FailureCategory.INTERNAL_ERROR
                 )
                 self._record(started, outcome)
             else:
@@ -237,7 +243,7 @@ class Consumer:
             reason = f"unsupported schema_version {version!r} in {message.routing_key} message (reads {SCHEMA_VERSION})"
         category = FailureCategory.MALFORMED_MESSAGE
         parked = await self._park(message, reason, category, attempt_of(message))
-        await self._fail(message, span, job_id, reason, exc, None, category, parked=parked)
+        await self._fail(message, span, job_id, reason, exc, {}, category, parked=parked)
 
     async def _cancelled_before_start(self, job_id: str) -> bool:
         """Whether the job was cancelled; a marker check that fails (storage down) counts as "not cancelled"
@@ -294,7 +300,7 @@ class Consumer:
         event: JobEvent,
         reason: str,
         exc: BaseException,
-        webhook_url: str | None,
+        recipient: Mapping[str, Any],
         category: FailureCategory,
     ) -> str:
         """Schedule the next attempt through the delay queue, or give up after the last one.
@@ -309,7 +315,7 @@ class Consumer:
                     await self._on_give_up(event, final)
                 except Exception:
                     log.exception("give-up hook failed", queue=self._spec.name)
-            await self._fail(message, span, event.job_id, final, exc, webhook_url, category, parked=True)
+            await self._fail(message, span, event.job_id, final, exc, recipient, category, parked=True)
             return "failed"
         delay = settings.retry_delay_s(attempt)
         headers = dict(message.headers or {})
@@ -368,7 +374,7 @@ class Consumer:
         job_id: str | None,
         reason: str,
         exc: BaseException,
-        webhook_url: str | None,
+        recipient: Mapping[str, Any],
         category: FailureCategory,
         *,
         parked: bool = False,
@@ -380,7 +386,7 @@ class Consumer:
         if self._policy is FailurePolicy.FAIL_JOB and job_id is not None and self._stage is not None:
             log.error("job failed", stage=self._stage.value, reason=reason, category=category.value)
             await self._broker.publish(
-                JobFailed(job_id=job_id, stage=self._stage, reason=reason, category=category, webhook_url=webhook_url)
+                JobFailed(job_id=job_id, stage=self._stage, reason=reason, category=category, **recipient)
             )
             if parked or category is not FailureCategory.MALFORMED_MESSAGE:
                 await message.ack()

@@ -108,6 +108,7 @@ class TranscodeStage:
             duration_seconds=duration_s,
             cpu_seconds=round(cpu_s, 3),
             webhook_url=job.webhook_url,
+            owner=job.owner,
         )
 
     async def _transcode(

@@ -91,6 +91,7 @@ class Transcriber:
             ),
             cpu_seconds=round(tally.cpu_seconds, 3),
             webhook_url=event.webhook_url,
+            owner=event.owner,
         )
 
     async def _recognize(self, event: JobTranscoded, tally: Tally, progress: Callable[[float], None]) -> Transcript:
@@ -154,5 +155,7 @@ class Transcriber:
         span.set_attribute(attributes.TRANSCRIPTION_SKIPPED_REASON, reason)
         log.info("transcription skipped", reason=reason)
         return JobCompleted(
-            job_id=event.job_id, transcript=None, transcription_skipped_reason=reason, webhook_url=event.webhook_url
+            job_id=event.job_id, transcript=None, transcription_skipped_reason=reason,
+            webhook_url=event.webhook_url,
+            owner=event.owner,
         )
