@@ -48,3 +48,24 @@ def test_secrets_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     path.write_text("not json")
     with pytest.raises(ValidationError, match="cannot read REELSCOPE_WEBHOOK_SIGNING_SECRETS_FILE"):
         NotificationSettings()
+
+
+def test_smtp_needs_a_sender_and_reads_its_password_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """REELSCOPE_SMTP_HOST without REELSCOPE_SMTP_FROM is refused at start-up; the password comes from
+    REELSCOPE_SMTP_PASSWORD_FILE and never prints; a missing CA file is refused, naming the variable."""
+    monkeypatch.setenv("REELSCOPE_WEBHOOK_SIGNING_SECRETS", json.dumps([CURRENT_SECRET]))
+    monkeypatch.setenv("REELSCOPE_SMTP_HOST", "smtp.example.org")
+    with pytest.raises(ValidationError, match="REELSCOPE_SMTP_FROM"):
+        NotificationSettings()
+    password = tmp_path / "smtp-password"
+    password.write_text("smtp-pass-0123456789\n")
+    monkeypatch.setenv("REELSCOPE_SMTP_FROM", "reelscope@example.org")
+    monkeypatch.setenv("REELSCOPE_SMTP_PASSWORD_FILE", str(password))
+    settings = NotificationSettings()
+    assert settings.smtp_password is not None
+    assert settings.smtp_password.get_secret_value() == "smtp-pass-0123456789"
+    assert (settings.smtp_port, settings.smtp_starttls) == (587, True)
+    assert "smtp-pass-0123456789" not in repr(settings)
+    monkeypatch.setenv("REELSCOPE_SMTP_CA_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ValidationError, match="REELSCOPE_SMTP_CA_FILE"):
+        NotificationSettings()

@@ -3,7 +3,9 @@
 A URL's host is resolved and refused when any of its addresses is not globally routable (loopback,
 link-local and cloud metadata, private, shared/CGNAT, multicast, unspecified, reserved, …) unless an explicit
 allowlist admits it; the HTTP client then dials exactly the address that was checked (no DNS-rebinding window)
-and never follows redirects."""
+and never follows redirects. Deliveries are signed (`signature_header`), per API key when there is one
+(`key_signing_secret`). `download` fetches a user-given URL the same way, each redirect checked again, bounded
+in size and time."""
 
 from reelscope_outbound._client import PinnedBackend, pinned_client
 from reelscope_outbound._policy import (
@@ -17,9 +19,20 @@ from reelscope_outbound._policy import (
     describe,
     system_resolver,
 )
+from reelscope_outbound.fetch import Downloaded, DownloadFailed, download
+from reelscope_outbound.signing import (
+    SIGNATURE_HEADER,
+    delivery_secrets,
+    key_signing_secret,
+    signature,
+    signature_header,
+)
 
 __all__ = [
+    "SIGNATURE_HEADER",
     "AddressRefused",
+    "DownloadFailed",
+    "Downloaded",
     "HostUnresolved",
     "IPAddress",
     "OutboundRefused",
@@ -27,7 +40,12 @@ __all__ = [
     "PinnedBackend",
     "Resolver",
     "UrlPolicy",
+    "delivery_secrets",
     "describe",
+    "download",
+    "key_signing_secret",
     "pinned_client",
+    "signature",
+    "signature_header",
     "system_resolver",
 ]

@@ -46,6 +46,13 @@ WEBHOOK_OUTCOME: Final = "reelscope.webhook.outcome"
 """`delivered`, `rejected`, `refused` (a non-public address or a redirect), `error` or `skipped`: low
 cardinality, allowed on metrics."""
 
+NOTIFICATION_CHANNEL: Final = "reelscope.notification.channel"
+"""How a job's owner was told: `webhook`, `slack` or `email`: low cardinality, allowed on metrics."""
+
+NOTIFICATION_OUTCOME: Final = "reelscope.notification.outcome"
+"""One channel's outcome: `delivered`, `rejected` (the receiver said no), `refused` (we would not call it), `error`
+(transient) or `skipped` (already delivered on an earlier attempt): low cardinality, allowed on metrics."""
+
 ASR_LANGUAGE: Final = "reelscope.asr.language"
 """Language of a transcript (declared for pocketsphinx, detected by faster-whisper)."""
 
@@ -109,3 +116,7 @@ ATTEMPT: Final = "reelscope.attempt"
 CHART_VERSION: Final = "reelscope.chart.version"
 """Resource attribute: the Helm chart version that deployed the service (set by the chart through
 `OTEL_RESOURCE_ATTRIBUTES`, never by code; Kubernetes identity comes as the semantic-convention `k8s.*` keys)."""
+
+REQUEST_ID: Final = "reelscope.request.id"
+"""The HTTP request's id (its sane incoming `X-Request-ID`, or one the service made): server spans only; log lines
+carry it as `request_id`."""

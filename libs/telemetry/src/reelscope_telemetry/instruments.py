@@ -51,6 +51,7 @@ class Instruments:
     rendition_size: Histogram
     webhook_deliveries: Counter
     webhook_duration: Histogram
+    notification_deliveries: Counter
     queue_wait: Histogram
     transcode_duration: Histogram
     compression_ratio: Histogram
@@ -115,6 +116,11 @@ def create_instruments(meter: Meter) -> Instruments:
             unit="s",
             description="Time to deliver one webhook.",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        ),
+        notification_deliveries=meter.create_counter(
+            "reelscope.notifications.deliveries",
+            unit="{delivery}",
+            description="Attempts to tell a job's owner, by reelscope.notification.channel and ...outcome.",
         ),
         queue_wait=meter.create_histogram(
             "reelscope.stage.queue_wait",

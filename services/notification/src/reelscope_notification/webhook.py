@@ -5,41 +5,27 @@ notification carries the same id and a receiver can drop duplicates. A 5xx answe
 network error is transient (the consume loop retries it with backoff); a 4xx answer is the receiver
 refusing, and is final. A URL whose host resolves to a non-public address (checked again here, on the very
 connection: DNS may have changed since submission) is `refused`, final; so is a redirect, which is never
-followed. Every delivery is signed (signing.py) over the exact bytes sent."""
+followed. Every delivery is signed (`reelscope_outbound.signing`) over the exact bytes sent: with the master
+secrets, or with the job owner's per-key secrets derived from them (`delivery_secrets`)."""
 
 import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from opentelemetry.trace import StatusCode
 from pydantic import SecretStr
-from reelscope_contracts import JobCancelled, JobCompleted, JobFailed
-from reelscope_outbound import HostUnresolved, OutboundRefused
+from reelscope_contracts import JobCompleted, JobFailed
+from reelscope_outbound import SIGNATURE_HEADER, HostUnresolved, OutboundRefused, signature_header
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
-from reelscope_notification.signing import SIGNATURE_HEADER, signature_header
+from reelscope_notification.results import DeliveryResult, FinalEvent, count, http_answer
 
 log = get_logger(__name__)
 
 USER_AGENT = "Reelscope-Webhook/0.1"
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """Whether the receiver accepted the delivery, and a line saying what happened."""
-
-    delivered: bool
-    outcome: str
-    detail: str
-    transient: bool = False
-    """Worth another attempt (5xx, 408, 429, timeout, connection error)."""
-
-
-FinalEvent = JobCompleted | JobFailed | JobCancelled
 
 
 def payload(event: FinalEvent, delivery_id: str) -> dict[str, Any]:
@@ -73,22 +59,6 @@ def delivery_id(event: FinalEvent) -> str:
     return uuid.uuid5(DELIVERY_NAMESPACE, f"{event.job_id}/{event.kind}").hex
 
 
-def _answer(response: httpx.Response) -> DeliveryResult:
-    if response.is_success:
-        return DeliveryResult(True, "delivered", f"webhook answered {response.status_code}")
-    if response.is_redirect:
-        target = response.headers.get("location", "?")
-        return DeliveryResult(
-            False,
-            "refused",
-            f"webhook answered {response.status_code} (redirect to {target[:200]}); redirects are not followed: "
-            "a webhook must answer, not redirect",
-        )
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        return DeliveryResult(False, "error", f"webhook answered {response.status_code}", True)
-    return DeliveryResult(False, "rejected", f"webhook answered {response.status_code}")
-
-
 async def deliver(
     client: httpx.AsyncClient,
     telemetry: Telemetry,
@@ -97,7 +67,8 @@ async def deliver(
     secrets: Sequence[SecretStr],
     clock: Callable[[], float] = time.time,
 ) -> DeliveryResult:
-    """POST the signed payload once and say what happened; `transient` results are worth retrying.
+    """POST the payload, signed with each of `secrets`, once and say what happened; `transient` results are worth
+    retrying.
 
     `client` must be a `reelscope_outbound.pinned_client` (it checks and pins the address it dials)."""
     delivery = delivery_id(event)
@@ -120,12 +91,13 @@ async def deliver(
         except httpx.HTTPError as exc:
             result = DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}", True)
         else:
-            result = _answer(response)
+            result = http_answer(response, "webhook")
         span.set_attribute(attributes.WEBHOOK_OUTCOME, result.outcome)
         if not result.delivered:
             span.set_status(StatusCode.ERROR, result.detail)
     outcome = {attributes.WEBHOOK_OUTCOME: result.outcome}
     telemetry.instruments.webhook_deliveries.add(1, outcome)
     telemetry.instruments.webhook_duration.record(time.perf_counter() - started, outcome)
+    count(telemetry, "webhook", result.outcome)
     log.info("webhook delivery", outcome=result.outcome, detail=result.detail, delivery_id=delivery)
     return result
