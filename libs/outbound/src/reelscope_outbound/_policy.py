@@ -39,7 +39,8 @@ class HostUnresolved(OutboundRefused):
 
 
 class OutboundSettings(BaseSettings):
-    """Which private networks webhooks may reach anyway, and how long a resolution may take."""
+    """Which private networks webhooks, and separately source downloads, may reach anyway, and how long a
+    resolution may take."""
 
     model_config = SettingsConfigDict(env_prefix="REELSCOPE_", extra="ignore")
 
@@ -48,6 +49,13 @@ class OutboundSettings(BaseSettings):
         description='CIDRs webhooks may reach although not public, e.g. ["127.0.0.0/8"] for a local stack',
     )
     webhook_resolve_timeout_s: float = Field(default=5.0, gt=0, le=60, description="Longest a DNS lookup may take")
+    source_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description=(
+            "CIDRs a job's source_url may be downloaded from although not public; separate from the webhook "
+            "allowlist because a download reads the answer back, a webhook only posts"
+        ),
+    )
 
 
 def describe(address: IPAddress) -> str | None:
@@ -107,6 +115,11 @@ class UrlPolicy:
     def from_settings(cls, settings: OutboundSettings, resolver: Resolver = system_resolver) -> "UrlPolicy":
         """The webhook policy the settings describe."""
         return cls(tuple(settings.webhook_allowed_networks), settings.webhook_resolve_timeout_s, resolver)
+
+    @classmethod
+    def for_sources(cls, settings: OutboundSettings, resolver: Resolver = system_resolver) -> "UrlPolicy":
+        """The policy for downloading a job's `source_url` (its own allowlist, the same DNS time limit)."""
+        return cls(tuple(settings.source_allowed_networks), settings.webhook_resolve_timeout_s, resolver, "source_url")
 
     def _allowed(self, address: IPAddress) -> bool:
         candidates: list[IPAddress] = [address]
