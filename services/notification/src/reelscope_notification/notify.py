@@ -63,6 +63,8 @@ class Notifier:
         if email_to and self.smtp is not None:
             smtp = self.smtp
             sends["email"] = lambda: send_email(smtp, self.telemetry, event, email_to)
+        elif email_to:
+            log.warning("an email recipient is set but REELSCOPE_SMTP_HOST is not: no email sent")
         return sends
 
     async def notify(self, event: FinalEvent) -> JobNotified:
