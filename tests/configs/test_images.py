@@ -22,6 +22,7 @@ from reelscope_cli.stack.settings import repo_root
 REPO = repo_root()
 SERVICES = ("ingest", "transcode", "transcription", "notification")
 BASE_IMAGE = "python:3.11-slim-bookworm"
+FFMPEG_SERVICES = {"transcode", "ingest"}  # transcode runs ffmpeg; ingest checks uploads with ffprobe
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 VENV = "/opt/reelscope"  # UV_PROJECT_ENVIRONMENT in the build stage, copied whole into the final one
 BUILD_TOOLS = re.compile(r"(?<![\w-])(gcc|g\+\+|clang|make|build-essential|python3?-dev|pip install|uv)(?![\w-])")
@@ -94,7 +95,7 @@ def _user_problems(stages: list[Stage]) -> list[str]:
 
 def _final_stage_problems(service: str, stages: list[Stage]) -> list[str]:
     """Build tools in the final stage (or the base image's pip, setuptools and wheel left in it); ffmpeg anywhere
-    but transcode's final stage, or missing there."""
+    but the final stage of transcode and ingest, or missing there."""
     problems = []
     final = stages[-1]
     for kind, value in final.instructions:
@@ -105,12 +106,12 @@ def _final_stage_problems(service: str, stages: list[Stage]) -> list[str]:
     if not any(re.search(r"pip uninstall .*\bpip setuptools wheel\b", v) for v in final.values("RUN")):
         problems.append("the base image's pip, setuptools and wheel are left in the final stage")
     installs_ffmpeg = [bool(re.search(r"apt-get install[^&]*\bffmpeg\b", v)) for v in final.values("RUN")]
-    if service == "transcode" and not any(installs_ffmpeg):
-        problems.append("transcode's final stage does not install ffmpeg")
+    if service in FFMPEG_SERVICES and not any(installs_ffmpeg):
+        problems.append(f"{service}'s final stage does not install ffmpeg")
     mentions = [s for s in stages for k, v in s.instructions if k in {"RUN", "COPY", "ADD"} and "ffmpeg" in v]
-    if service != "transcode" and mentions:
-        problems.append(f"{service} brings in ffmpeg, which only transcode needs")
-    if service == "transcode" and any(s is not final for s in mentions):
+    if service not in FFMPEG_SERVICES and mentions:
+        problems.append(f"{service} brings in ffmpeg, which only transcode and ingest need")
+    if service in FFMPEG_SERVICES and any(s is not final for s in mentions):
         problems.append("ffmpeg is installed in a stage that is not the final one")
     return problems
 
@@ -188,7 +189,7 @@ def _all_problems(service: str, text: str) -> list[str]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_dockerfile_follows_the_image_policy(service: str) -> None:
     """services/<name>/Dockerfile is multi-stage on the pinned slim base, ends as uid 10001 with no build tools,
-    has ffmpeg only in transcode, copies only from its own stages, installs its own package and runs it."""
+    has ffmpeg only in transcode and ingest, copies only from its own stages, installs its own package and runs it."""
     assert _all_problems(service, _dockerfile(service)) == []
     assert (REPO / "services" / service / "src" / f"reelscope_{service}" / "__main__.py").is_file()
     assert _stages(_dockerfile(service))[-1].values("USER") == ["10001"]
@@ -197,7 +198,7 @@ def test_each_dockerfile_follows_the_image_policy(service: str) -> None:
 @pytest.mark.unit
 def test_each_check_finds_its_mistake() -> None:
     """Break a Dockerfile one way at a time: the policy reports each mistake."""
-    transcode, ingest = _dockerfile("transcode"), _dockerfile("ingest")
+    transcode, ingest, transcription = _dockerfile("transcode"), _dockerfile("ingest"), _dockerfile("transcription")
     final_from = f"FROM {BASE_IMAGE}\n"
     mutations = {
         "single stage": ("ingest", ingest[ingest.rindex(final_from) :]),
@@ -207,10 +208,14 @@ def test_each_check_finds_its_mistake() -> None:
         "no user": ("ingest", ingest.replace("USER 10001\n", "")),
         "gcc": ("ingest", ingest.replace("RUN groupadd", "RUN apt-get install -y gcc && groupadd")),
         "uv in final": ("ingest", ingest + "COPY --from=uv /uv /usr/local/bin/uv\n"),
-        "ffmpeg elsewhere": ("ingest", ingest.replace("RUN groupadd", "RUN apt-get install -y ffmpeg && groupadd")),
+        "ffmpeg elsewhere": (
+            "transcription",
+            transcription.replace("RUN groupadd", "RUN apt-get install -y ffmpeg && groupadd"),
+        ),
         "pip kept": ("ingest", ingest.replace("RUN python -m pip uninstall", "RUN python -m pip list")),
         "pip install": ("ingest", ingest.replace("RUN groupadd", "RUN pip install gunicorn && groupadd")),
         "no ffmpeg": ("transcode", transcode.replace("--no-install-recommends ffmpeg", "--no-install-recommends")),
+        "no ffprobe": ("ingest", ingest.replace("--no-install-recommends ffmpeg", "--no-install-recommends")),
         "undefined stage": ("ingest", ingest.replace("COPY --from=build", "COPY --from=builder")),
         "wrong package": ("ingest", ingest.replace("--package reelscope-ingest", "--package reelscope-transcode")),
         "editable": ("ingest", ingest.replace(" --no-editable", "")),

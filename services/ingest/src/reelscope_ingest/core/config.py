@@ -1,6 +1,6 @@
 """Ingest settings, from `REELSCOPE_*` env vars; bad values refuse to start."""
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from reelscope_messaging import BrokerSettings, ShutdownSettings
 from reelscope_outbound import OutboundSettings
@@ -25,7 +25,50 @@ class DatabaseSettings(BaseSettings):
     )
 
 
-class IngestSettings(BrokerSettings, StorageSettings, ShutdownSettings, DatabaseSettings, OutboundSettings):
+MEDIA_CONTAINERS: tuple[str, ...] = (
+    "mov",  # MP4, MOV, M4A, 3GP
+    "matroska",  # Matroska, WebM
+    "avi",
+    "mpegts",
+    "mpeg",  # MPEG program stream
+    "flv",
+    "asf",  # WMV, WMA
+    "ogg",
+    "wav",
+    "w64",
+    "aiff",
+    "mp3",
+    "aac",  # ADTS
+    "flac",
+)
+"""ffprobe demuxer names the upload content check knows: transcode's ALLOWED_DEMUXERS, so ingest never accepts a
+container transcode refuses (services/ingest/tests/test_content_check.py compares the two)."""
+
+
+class ContentCheckSettings(BaseSettings):
+    """Which containers an upload may be (judged by its bytes) and how long ffprobe may take to confirm it."""
+
+    model_config = SettingsConfigDict(env_prefix="REELSCOPE_", extra="ignore")
+
+    allowed_containers: list[str] = Field(
+        default_factory=lambda: list(MEDIA_CONTAINERS),
+        min_length=1,
+        description='ffprobe demuxer names an upload may be, e.g. ["mov","matroska"]; a subset of MEDIA_CONTAINERS',
+    )
+    probe_timeout_s: float = Field(default=30.0, gt=0, le=600, description="Longest the upload's ffprobe may run")
+
+    @field_validator("allowed_containers")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(MEDIA_CONTAINERS))
+        if unknown:
+            raise ValueError(f"unknown container(s) {unknown}; known: {', '.join(MEDIA_CONTAINERS)}")
+        return value
+
+
+class IngestSettings(
+    BrokerSettings, StorageSettings, ShutdownSettings, DatabaseSettings, OutboundSettings, ContentCheckSettings
+):
     """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
     stuck-job deadline."""
 
