@@ -22,6 +22,16 @@ from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+TEST_API_KEY_PEPPER = "test-pepper-of-the-ingest-tests-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def api_key_pepper(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every ingest test's settings (and the ingest processes it starts) get an API key pepper, as production must."""
+    monkeypatch.setenv("REELSCOPE_API_KEY_PEPPER", TEST_API_KEY_PEPPER)
+    return TEST_API_KEY_PEPPER
+
+
 LATER_REVISION = '''"""A later release's expand-only step: add the nullable column jobs.note."""
 
 import sqlalchemy as sa

@@ -99,7 +99,8 @@ def test_failure_is_one_line_naming_the_database(
     monkeypatch.setenv("REELSCOPE_DATABASE_URL", url)
     assert main([]) == EXIT_FAILED
     assert stderr_lines(capsys) == [
-        f"reelscope-migrate: error: {url}: OperationalError: (sqlite3.OperationalError) unable to open database file"
+        f"reelscope-migrate: error: {url}: SchemaError: the directory {tmp_path / 'missing-dir'} of the SQLite "
+        "database does not exist"
     ]
 
 

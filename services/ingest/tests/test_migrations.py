@@ -3,17 +3,19 @@
 alone, and `new_revision` writes the next script."""
 
 import asyncio
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from reelscope_contracts import JobSubmitted
 from reelscope_ingest.core.db import Base, make_engine, make_sessionmaker
 from reelscope_ingest.core.exceptions import SchemaError
-from reelscope_ingest.core.schema import VERSIONS_DIR, Migrations
+from reelscope_ingest.core.schema import BASELINE, VERSIONS_DIR, Migrations
 from reelscope_ingest.core.store import JobStore
 from sqlalchemy import Column, Connection, Integer, MetaData, inspect, text
 from sqlalchemy.exc import DBAPIError
@@ -92,11 +94,18 @@ async def test_a_model_change_without_a_migration_is_a_difference(tmp_path: Path
 async def test_a_create_all_database_is_stamped_and_upgraded_keeping_its_rows(engine: AsyncEngine) -> None:
     """A database made by an earlier release's `create_all` (no alembic_version) is stamped at the baseline,
     upgraded to head, and keeps its jobs."""
-    # Base.metadata is still schema v2 (revision 0001); once a later revision changes the models, make this
-    # database from revision 0001 instead (upgrade to BASELINE, then drop alembic_version).
+    # What `create_all` made then is exactly revision 0001: build that, then forget the revision.
     async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await submit(engine, "old-job")
+        await connection.run_sync(lambda c: command.upgrade(Migrations().config(c), BASELINE))
+        await connection.execute(text("DROP TABLE alembic_version"))
+        await connection.execute(
+            text(
+                "INSERT INTO jobs (id, status, created_at, updated_at, original_filename, input_key, input_size, "
+                "renditions, skipped_renditions, cancel_announced) VALUES ('old-job', 'queued', :now, :now, "
+                "'a.mp4', 'jobs/old-job/input/a.mp4', 7, '[]', '[]', false)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
     assert (await Migrations().state(engine)).legacy
 
     done = await Migrations().upgrade(engine)
@@ -107,6 +116,7 @@ async def test_a_create_all_database_is_stamped_and_upgraded_keeping_its_rows(en
     job = await JobStore(make_sessionmaker(engine)).get("old-job")
     assert job is not None
     assert job.original_filename == "a.mp4"
+    assert job.tenant == "default"  # jobs from before API keys belong to the default tenant (revision 0002)
     assert await differences(engine) == []
 
 

@@ -12,6 +12,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
@@ -45,6 +46,19 @@ def one_line(error: BaseException) -> str:
     """An error's first line (SQLAlchemy appends the statement and a link on further lines)."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else 'no message'}"
+
+
+def require_sqlite_directory(url: str) -> None:
+    """A SQLite file can only be made in a directory that exists: say so plainly, before aiosqlite tries (its
+    worker thread reports a failed open after `asyncio.run` has closed the loop, an error of its own)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        directory = Path(parsed.database).parent
+        if not directory.is_dir():
+            raise SchemaError(f"the directory {directory} of the SQLite database does not exist")
 
 
 async def upgrade(url: str, migrations: Migrations) -> int:
@@ -116,6 +130,7 @@ def run(args: argparse.Namespace, scripts: Migrations) -> int:
         if args.new is not None:
             return asyncio.run(new(args.new, scripts))
         url = DatabaseSettings().database_url
+        require_sqlite_directory(url)
         return asyncio.run(check(url, scripts) if args.check else upgrade(url, scripts))
     except (SchemaError, SQLAlchemyError, CommandError, OSError, ValidationError) as error:
         failure = error

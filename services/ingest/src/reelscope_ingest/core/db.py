@@ -5,7 +5,17 @@ a model change needs a migration, which tests/test_migrations.py checks."""
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -41,7 +51,7 @@ class JobRow(Base):
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     original_filename: Mapped[str] = mapped_column(String(255))
     input_key: Mapped[str] = mapped_column(String(512))
-    input_size: Mapped[int]
+    input_size: Mapped[int] = mapped_column(BigInteger)
     hls: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     media_duration_s: Mapped[float | None] = mapped_column(nullable=True)
@@ -55,6 +65,15 @@ class JobRow(Base):
     failure_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     cancel_announced: Mapped[bool] = mapped_column(Boolean, default=False)
     """Whether `job.cancelled` reached the broker (a repeated DELETE retries it when not)."""
+    tenant: Mapped[str] = mapped_column(String(64), index=True, server_default="default")
+    """Whose job it is: only keys of this tenant see it (jobs made before API keys belong to `default`)."""
+    key_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    """The API key that submitted it (rate limits and concurrency are counted per key)."""
+    owner: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The submitting key's `JobOwner` as it was at submission (who hears of a cancel or a stuck-job failure)."""
+    output_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Bytes of its renditions (with `input_size`, what the storage quota counts; HLS segments and transcripts,
+    small beside them, are not counted)."""
 
     stages: Mapped[list["StageRow"]] = relationship(
         back_populates="job", cascade="all, delete-orphan", lazy="selectin", order_by="StageRow.position"
@@ -78,6 +97,30 @@ class StageRow(Base):
     cpu_seconds: Mapped[float | None] = mapped_column(nullable=True)
 
     job: Mapped[JobRow] = relationship(back_populates="stages")
+
+
+class ApiKeyRow(Base):
+    """An API key: its keyed hash (never the key), its scopes, its tenant and its limits and notification targets.
+
+    `id` is the visible part of the key (`rsk_<id>_<secret>`), so a key is found by index and then compared by
+    hash in constant time. Limits left empty use the service's defaults."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    signing_generations: Mapped[list[int]] = mapped_column(JSON)
+    """Generations of the key's webhook signing secret valid now, current first (two during a rotation)."""
+    slack_webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    email_to: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    submissions_per_minute: Mapped[int | None] = mapped_column(nullable=True)
+    max_concurrent_jobs: Mapped[int | None] = mapped_column(nullable=True)
+    storage_quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 def make_engine(url: str) -> AsyncEngine:

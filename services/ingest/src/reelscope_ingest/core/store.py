@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from reelscope_contracts import FailureCategory, JobEvent, JobFailed, JobSubmitted, StageName
-from sqlalchemy import CursorResult, exists, select, text, update
+from reelscope_contracts import FailureCategory, JobEvent, JobFailed, JobOwner, JobSubmitted, StageName
+from sqlalchemy import CursorResult, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelscope_ingest.core.db import JobRow, StageRow
+from reelscope_ingest.core.keys import DEFAULT_TENANT
 from reelscope_ingest.core.transitions import (
     OPEN_JOB,
     OPEN_STAGE,
@@ -24,7 +25,7 @@ from reelscope_ingest.core.transitions import (
     finish_stage,
 )
 
-__all__ = ["Cancellation", "JobStatus", "JobStore", "StageStatus", "StuckJob", "Transition"]
+__all__ = ["Cancellation", "JobStatus", "JobStore", "KeyUsage", "StageStatus", "StuckJob", "Transition"]
 
 _HAS_RUNNING_STAGE = exists().where(StageRow.job_id == JobRow.id, StageRow.status == StageStatus.RUNNING)
 """Only a job with a stage under way can be stuck: one waiting in a queue may just be behind a backlog."""
@@ -42,11 +43,26 @@ class Cancellation:
 
 
 @dataclass(frozen=True)
+class KeyUsage:
+    """One key's submissions since a moment (and the oldest of them), its unfinished jobs and stored bytes."""
+
+    recent_submissions: int
+    oldest_recent: datetime | None
+    unfinished: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
 class StuckJob:
     """A job the stuck-job detector failed: the failure as recorded (to announce) and what it finished."""
 
     failure: JobFailed
     transition: Transition
+
+
+def owner_of(job: JobRow) -> JobOwner | None:
+    """The job's owner as recorded at submission, for the messages ingest itself publishes about it."""
+    return JobOwner.model_validate(job.owner) if job.owner is not None else None
 
 
 def _now() -> datetime:
@@ -67,9 +83,15 @@ class JobStore:
             await session.execute(text("SELECT 1"))
 
     async def create(self, submitted: JobSubmitted, *, trace_id: str | None) -> JobRow:
+        """Record a new job; its tenant and key come from the submission's owner (`default` without one)."""
         now = _now()
+        owner = submitted.owner
         job = JobRow(
             id=submitted.job_id,
+            tenant=owner.tenant if owner is not None else DEFAULT_TENANT,
+            key_id=owner.key_id if owner is not None else None,
+            owner=owner.model_dump(mode="json") if owner is not None else None,
+            output_bytes=0,
             status=JobStatus.QUEUED,
             created_at=now,
             updated_at=now,
@@ -97,16 +119,39 @@ class JobStore:
             if job is not None:
                 await session.delete(job)
 
-    async def get(self, job_id: str) -> JobRow | None:
+    async def get(self, job_id: str, tenant: str | None = None) -> JobRow | None:
+        """The job, if it exists and (when `tenant` is given) belongs to that tenant: another tenant's job is
+        as absent as a missing one."""
+        query = select(JobRow).where(JobRow.id == job_id)
+        if tenant is not None:
+            query = query.where(JobRow.tenant == tenant)
         async with self._sessions() as session:
-            result = await session.execute(select(JobRow).where(JobRow.id == job_id))
+            result = await session.execute(query)
             return result.scalar_one_or_none()
 
-    async def cancel(self, job_id: str) -> Cancellation | None:
-        """Cancel a job that is not final yet (None when there is no such job)."""
+    async def usage(self, key_id: str, since: datetime) -> KeyUsage:
+        """What one key has in use now, for its rate limit, concurrency limit and storage quota."""
+        mine = JobRow.key_id == key_id
+        async with self._sessions() as session:
+            recent = (
+                await session.execute(
+                    select(func.count(), func.min(JobRow.created_at)).where(mine, JobRow.created_at >= since)
+                )
+            ).one()
+            unfinished = await session.scalar(select(func.count()).where(mine, JobRow.status.in_(OPEN_JOB)))
+            stored = await session.scalar(
+                select(func.coalesce(func.sum(JobRow.input_size + JobRow.output_bytes), 0)).where(mine)
+            )
+        oldest = recent[1]
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # an aggregate bypasses the column type on SQLite
+        return KeyUsage(int(recent[0]), oldest, int(unfinished or 0), int(stored or 0))
+
+    async def cancel(self, job_id: str, tenant: str | None = None) -> Cancellation | None:
+        """Cancel a job that is not final yet (None when there is no such job, or it is another tenant's)."""
         async with self._apply_lock, self._sessions() as session, session.begin():
             job = await session.get(JobRow, job_id, with_for_update=True)
-            if job is None:
+            if job is None or (tenant is not None and job.tenant != tenant):
                 return None
             if job.status in TERMINAL:
                 announce = job.status == JobStatus.CANCELLED and not job.cancel_announced
@@ -164,6 +209,7 @@ class JobStore:
                 ),
                 category=FailureCategory.STUCK,
                 webhook_url=job.webhook_url,
+                owner=owner_of(job),
                 occurred_at=now,
             )
             return StuckJob(failure, apply_event(job, {s.name: s for s in job.stages}, failure))

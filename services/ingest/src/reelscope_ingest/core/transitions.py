@@ -95,6 +95,7 @@ def apply_event(job: JobRow, stages: dict[str, StageRow], event: JobEvent) -> Tr
             return DUPLICATE
         finish_stage(stages[StageName.TRANSCODE], StageStatus.SUCCEEDED, now, None, event.cpu_seconds)
         job.renditions = [r.model_dump() for r in event.renditions]
+        job.output_bytes = sum(r.size_bytes for r in event.renditions)
         job.skipped_renditions = [r.model_dump() for r in event.skipped_renditions]
         job.hls_master_key = event.hls_master_key
         job.poster_key = event.poster_key
