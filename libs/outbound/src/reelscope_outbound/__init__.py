@@ -22,6 +22,7 @@ from reelscope_outbound._policy import (
 from reelscope_outbound.fetch import Downloaded, DownloadFailed, download
 from reelscope_outbound.signing import (
     SIGNATURE_HEADER,
+    SigningSettings,
     delivery_secrets,
     key_signing_secret,
     signature,
@@ -39,6 +40,7 @@ __all__ = [
     "OutboundSettings",
     "PinnedBackend",
     "Resolver",
+    "SigningSettings",
     "UrlPolicy",
     "delivery_secrets",
     "describe",
