@@ -84,4 +84,5 @@ def test_the_stack_refuses_a_webhook_to_a_private_address(local_stack: StackSett
             timeout=30,
         )
     assert response.status_code == 422
+    assert response.json()["code"] == "invalid_webhook_url"
     assert "10.0.0.1, a private address" in response.json()["detail"]

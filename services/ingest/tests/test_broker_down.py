@@ -99,6 +99,8 @@ async def test_upload_is_refused_at_once_with_503_and_retry_after(
     elapsed = time.monotonic() - started
     assert response.status_code == 503, response.text
     assert int(response.headers["Retry-After"]) > 0
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "queue_unavailable"
     assert "queue is unavailable" in response.json()["detail"]
     assert elapsed < 2.0
     assert body.chunks_sent <= 2
@@ -127,4 +129,5 @@ async def test_cancel_is_recorded_but_asks_to_be_repeated(client: httpx.AsyncCli
     response = await client.delete(f"/v1/jobs/{existing_job}")
     assert response.status_code == 503, response.text
     assert "Retry-After" in response.headers
+    assert response.json()["code"] == "queue_unavailable"
     assert (await client.get(f"/v1/jobs/{existing_job}")).json()["status"] == "cancelled"

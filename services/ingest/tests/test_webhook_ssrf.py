@@ -100,6 +100,7 @@ async def test_a_webhook_to_a_non_public_address_is_refused_with_422(
     async with make_client(None) as http:
         response = await _submit(http, url)
     assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_webhook_url"
     detail = response.json()["detail"]
     assert reason in detail
     assert detail.endswith("; only public addresses are allowed")

@@ -12,6 +12,7 @@ from reelscope_storage import open_storage
 from reelscope_telemetry import Telemetry, get_logger
 
 from reelscope_ingest.api.deps import AppState
+from reelscope_ingest.api.hardening import harden
 from reelscope_ingest.api.routes import health, jobs
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
@@ -89,10 +90,12 @@ def create_app(
             await broker.close()
             await engine.dispose()
 
-    app = FastAPI(title="Reelscope ingest", version="0.1.0", lifespan=lifespan)
+    # No ReDoc: it would need a looser Content-Security-Policy (/docs, Swagger UI, gets its own: security_headers).
+    app = FastAPI(title="Reelscope ingest", version="0.1.0", lifespan=lifespan, redoc_url=None)
     app.state.shutdown = stopping
     app.include_router(health.router)
     app.include_router(jobs.router)
+    harden(app, settings)
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=telemetry.tracer_provider,

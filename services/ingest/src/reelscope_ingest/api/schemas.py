@@ -79,7 +79,31 @@ class JobView(BaseModel):
     grafana: GrafanaLinks | None = None
 
 
-class Problem(BaseModel):
-    """Error body: a human-readable `detail`."""
+class ValidationIssue(BaseModel):
+    """One reason a request failed validation (the offending value is never echoed: it may be a secret)."""
 
-    detail: str
+    loc: list[str | int] = Field(description="Where: `path`, `query`, `header` or `body`, then the field")
+    msg: str
+    type: str = Field(description="pydantic's error type, e.g. `string_pattern_mismatch`")
+
+
+class Problem(BaseModel):
+    """Every error body (RFC 9457 problem details, `application/problem+json`); branch on `code`, show `detail`.
+
+    See docs/api-errors.md for the codes."""
+
+    type: str = Field(description="`https://reelscope.dev/problems/<code>`: identifies the kind of problem")
+    title: str = Field(description="Short summary of the kind of problem (the same for every occurrence)")
+    status: int = Field(ge=400, le=599, description="The HTTP status code")
+    detail: str = Field(description="What went wrong in this request, for humans")
+    instance: str = Field(description="The request path")
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Stable machine-readable code")
+    request_id: str = Field(description="The request's X-Request-ID: quote it when reporting a problem")
+    errors: list[ValidationIssue] | None = Field(default=None, description="With `validation_error`: each issue")
+
+
+class Readiness(BaseModel):
+    """What /readyz answers, 200 when ready and 503 otherwise (a probe report, not a problem)."""
+
+    status: str = Field(description="`ready`, `not ready` or `stopping`")
+    checks: dict[str, str] | None = Field(default=None, description="Each dependency: `ok` or why not")

@@ -6,6 +6,8 @@ from reelscope_messaging import BrokerSettings, ShutdownSettings
 from reelscope_outbound import OutboundSettings
 from reelscope_storage import StorageSettings
 
+from reelscope_ingest.core.http_config import HttpSettings
+
 
 class DatabaseSettings(BaseSettings):
     """Where job state lives and who migrates its schema; all `python -m reelscope_ingest.migrate` reads."""
@@ -67,7 +69,13 @@ class ContentCheckSettings(BaseSettings):
 
 
 class IngestSettings(
-    BrokerSettings, StorageSettings, ShutdownSettings, DatabaseSettings, OutboundSettings, ContentCheckSettings
+    BrokerSettings,
+    StorageSettings,
+    ShutdownSettings,
+    DatabaseSettings,
+    OutboundSettings,
+    ContentCheckSettings,
+    HttpSettings,
 ):
     """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
     stuck-job deadline."""

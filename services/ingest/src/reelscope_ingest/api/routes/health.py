@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from reelscope_ingest.api.deps import StateDep
+from reelscope_ingest.api.problems import problem_responses
+from reelscope_ingest.api.schemas import Readiness
 from reelscope_ingest.shutdown import ShutdownState
 
 router = APIRouter(tags=["health"])
@@ -19,13 +21,20 @@ def get_shutdown(request: Request) -> ShutdownState:
 ShutdownDep = Annotated[ShutdownState, Depends(get_shutdown)]
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=problem_responses())
 async def healthz() -> dict[str, str]:
     """The process is up and serving."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={
+        503: {"model": Readiness, "description": "Not ready (a dependency is down) or stopping: a probe report"},
+        **problem_responses(),
+    },
+)
 async def readyz(state: StateDep, shutdown: ShutdownDep) -> JSONResponse:
     """Ready to take jobs: the database answers and the broker connection is open; 503 "stopping" as soon as
     SIGTERM arrived, before anything else stops."""

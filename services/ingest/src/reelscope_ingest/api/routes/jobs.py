@@ -4,7 +4,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from reelscope_contracts import JobCancelled, JobKeys, JobSubmitted
@@ -14,7 +14,22 @@ from reelscope_storage import StorageError
 from reelscope_telemetry import current_trace_id, get_logger, job_scope
 
 from reelscope_ingest.api.deps import AppState, StateDep
-from reelscope_ingest.api.schemas import JobAccepted, JobView, Problem
+from reelscope_ingest.api.problems import (
+    INVALID_FORM_FIELD,
+    INVALID_UPLOAD,
+    INVALID_WEBHOOK_URL,
+    JOB_ALREADY_FINISHED,
+    JOB_NOT_FOUND,
+    QUEUE_UNAVAILABLE,
+    STORAGE_UNAVAILABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+    UPLOAD_TOO_LARGE,
+    VALIDATION_ERROR,
+    ApiProblem,
+    ProblemType,
+    problem_responses,
+)
+from reelscope_ingest.api.schemas import JobAccepted, JobView
 from reelscope_ingest.api.upload import UploadError, receive_upload, safe_suffix
 from reelscope_ingest.api.views import job_view
 from reelscope_ingest.events import record_finished
@@ -26,6 +41,9 @@ _URL = TypeAdapter(AnyHttpUrl)
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The id POST /v1/jobs returned")]
 
 
+# UploadError's status says which problem; any other 4xx it may grow is an invalid upload.
+_UPLOAD_PROBLEMS: dict[int, ProblemType] = {413: UPLOAD_TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE}
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -36,7 +54,7 @@ def _flag(name: str, value: str | None) -> bool | None:
     lowered = value.strip().lower()
     if lowered in _TRUE | _FALSE:
         return lowered in _TRUE
-    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must be true or false")
+    raise ApiProblem(INVALID_FORM_FIELD, f"{name} must be true or false")
 
 
 async def _webhook(value: str | None, state: AppState) -> str | None:
@@ -46,18 +64,16 @@ async def _webhook(value: str | None, state: AppState) -> str | None:
     if value is None or not value.strip():
         return None
     if len(value) > 2048:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook_url is longer than 2048 characters")
+        raise ApiProblem(INVALID_WEBHOOK_URL, "webhook_url is longer than 2048 characters")
     try:
         url = str(_URL.validate_python(value.strip()))
     except ValidationError:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook_url must be an absolute http(s) URL"
-        ) from None
+        raise ApiProblem(INVALID_WEBHOOK_URL, "webhook_url must be an absolute http(s) URL") from None
     try:
         await UrlPolicy.from_settings(state.settings).check_url(url)
     except OutboundRefused as exc:
         log.info("webhook_url refused", reason=exc.reason)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from None
+        raise ApiProblem(INVALID_WEBHOOK_URL, exc.reason) from None
     return url
 
 
@@ -65,12 +81,15 @@ async def _webhook(value: str | None, state: AppState) -> str | None:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobAccepted,
-    responses={
-        413: {"model": Problem},
-        415: {"model": Problem},
-        422: {"model": Problem},
-        503: {"model": Problem},
-    },
+    responses=problem_responses(
+        UPLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        INVALID_UPLOAD,
+        INVALID_WEBHOOK_URL,
+        INVALID_FORM_FIELD,
+        QUEUE_UNAVAILABLE,
+        STORAGE_UNAVAILABLE,
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -95,7 +114,7 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
     if not state.broker.is_connected:
         # Refuse before reading the body: the job could not be queued, so why receive a gigabyte first.
         log.warning("upload refused: broker unavailable")
-        return _unavailable("the job queue is unavailable; try again shortly")
+        raise ApiProblem(QUEUE_UNAVAILABLE, "the job queue is unavailable; try again shortly")
     job_id = uuid.uuid4().hex
     keys = JobKeys(job_id)
     with job_scope(job_id):
@@ -109,11 +128,11 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
             )
         except UploadError as exc:
             log.info("upload refused", status_code=exc.status_code, reason=exc.message)
-            raise HTTPException(exc.status_code, exc.message) from None
+            raise ApiProblem(_UPLOAD_PROBLEMS.get(exc.status_code, INVALID_UPLOAD), exc.message) from None
         try:
             webhook_url = await _webhook(upload.fields.get("webhook_url"), state)
             hls = _flag("hls", upload.fields.get("hls"))
-        except HTTPException:
+        except ApiProblem:
             upload.path.unlink(missing_ok=True)
             raise
         input_key = keys.input(safe_suffix(upload.filename))
@@ -122,7 +141,7 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
         except StorageError as exc:
             upload.path.unlink(missing_ok=True)
             log.error("upload not stored", error=str(exc))
-            return _unavailable("storage is unavailable; try again shortly")
+            raise ApiProblem(STORAGE_UNAVAILABLE, "storage is unavailable; try again shortly") from None
         state.telemetry.instruments.upload_size.record(upload.size)
         submitted = JobSubmitted(
             job_id=job_id,
@@ -140,7 +159,7 @@ async def submit_job(request: Request, state: StateDep) -> JSONResponse:
             await state.store.delete(job_id)
             await state.storage.delete_prefix(keys.prefix)
             log.error("job not queued: broker unavailable", error=str(exc))
-            return _unavailable("the job queue is unavailable; try again shortly")
+            raise ApiProblem(QUEUE_UNAVAILABLE, "the job queue is unavailable; try again shortly") from None
         state.telemetry.instruments.jobs_submitted.add(1)
         log.info("job submitted", filename=upload.filename, size_bytes=upload.size, webhook=webhook_url is not None)
     status_url = str(request.url_for("get_job", job_id=job_id))
@@ -160,27 +179,23 @@ async def _remove_outputs(state: AppState, keys: JobKeys) -> None:
             log.warning("outputs of a cancelled job not removed", prefix=prefix, error=str(exc))
 
 
-def _unavailable(detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
-    )
-
-
-@router.get("/{job_id}", response_model=JobView, responses={404: {"model": Problem}})
+@router.get("/{job_id}", response_model=JobView, responses=problem_responses(JOB_NOT_FOUND, VALIDATION_ERROR))
 async def get_job(job_id: JobId, state: StateDep) -> JobView:
     """The job's status, overall and per-stage progress with ETA, outputs, transcript, failure and cost."""
     job = await state.store.get(job_id)
     if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id}")
+        raise ApiProblem(JOB_NOT_FOUND, f"no job with id {job_id}")
     return job_view(job, state.settings.cpu_hour_price, state.settings.cost_currency, state.settings.grafana_url)
 
 
 @router.delete(
     "/{job_id}",
     response_model=JobView,
-    responses={404: {"model": Problem}, 409: {"model": Problem}, 503: {"model": Problem}},
+    responses=problem_responses(
+        JOB_NOT_FOUND, JOB_ALREADY_FINISHED, VALIDATION_ERROR, QUEUE_UNAVAILABLE, STORAGE_UNAVAILABLE
+    ),
 )
-async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
+async def cancel_job(job_id: JobId, state: StateDep) -> JobView:
     """Cancel a job that has not finished: running work stops, outputs are removed, the owner is notified.
 
     Repeating it on a cancelled job is harmless (200); a job that already completed or failed answers 409.
@@ -188,10 +203,10 @@ async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
     with job_scope(job_id):
         cancellation = await state.store.cancel(job_id)
         if cancellation is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id}")
+            raise ApiProblem(JOB_NOT_FOUND, f"no job with id {job_id}")
         job = cancellation.job
         if job.status != "cancelled":
-            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {job.status}; nothing to cancel")
+            raise ApiProblem(JOB_ALREADY_FINISHED, f"job {job_id} already {job.status}; nothing to cancel")
         record_finished(cancellation.transition, state.telemetry, state.settings)
         if cancellation.announce:
             keys = JobKeys(job_id)
@@ -204,7 +219,10 @@ async def cancel_job(job_id: JobId, state: StateDep) -> JobView | JSONResponse:
                 )
             except (PublishFailed, StorageError) as exc:
                 log.error("job cancelled, but workers could not be told yet", error=str(exc))
-                return _unavailable("the job is cancelled, but workers could not be told yet; repeat the request")
+                kind = STORAGE_UNAVAILABLE if isinstance(exc, StorageError) else QUEUE_UNAVAILABLE
+                raise ApiProblem(
+                    kind, "the job is cancelled, but workers could not be told yet; repeat the request"
+                ) from None
             await state.store.mark_cancel_announced(job_id)
             log.info("job cancelled", stage=cancellation.running_stage)
             await _remove_outputs(state, keys)
