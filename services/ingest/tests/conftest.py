@@ -13,9 +13,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from reelscope_cli.samples import make_short_clip
 from reelscope_contracts import JobSubmitted
+from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
+from reelscope_ingest.core.keys import DEFAULT_TENANT, Scope
 from reelscope_ingest.core.schema import VERSIONS_DIR, Migrations
 from reelscope_ingest.core.store import JobStore
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
@@ -30,6 +35,26 @@ def api_key_pepper(monkeypatch: pytest.MonkeyPatch) -> str:
     """Every ingest test's settings (and the ingest processes it starts) get an API key pepper, as production must."""
     monkeypatch.setenv("REELSCOPE_API_KEY_PEPPER", TEST_API_KEY_PEPPER)
     return TEST_API_KEY_PEPPER
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real, short MP4 made by ffmpeg: what an accepted upload must be now that ingest checks the content."""
+    return make_short_clip(tmp_path_factory.mktemp("media") / "clip.mp4").read_bytes()
+
+
+async def authorize(
+    http: httpx.AsyncClient,
+    app: FastAPI,
+    scopes: tuple[Scope, ...] = (Scope.SUBMIT, Scope.READ),
+    tenant: str = DEFAULT_TENANT,
+    **limits: int,
+) -> str:
+    """Make an API key in the running app's database and send it on every request of `http`; returns its id."""
+    state: AppState = app.state.reelscope
+    issued = await state.keys.create("test", tenant, scopes, **limits)
+    http.headers["Authorization"] = f"Bearer {issued.secret.get_secret_value()}"
+    return issued.row.id
 
 
 LATER_REVISION = '''"""A later release's expand-only step: add the nullable column jobs.note."""

@@ -16,6 +16,8 @@ from reelscope_ingest.main import create_app
 from reelscope_telemetry.testing import CapturedTelemetry
 from sqlalchemy import func, select
 
+from .conftest import authorize
+
 pytestmark = pytest.mark.unit
 
 BOUNDARY = "reelscope-test-boundary"
@@ -62,6 +64,7 @@ async def client(settings: IngestSettings, telemetry: CapturedTelemetry) -> Asyn
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as http,
     ):
+        await authorize(http, app)
         yield http
 
 

@@ -15,6 +15,8 @@ from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.main import create_app
 from reelscope_telemetry.testing import CapturedTelemetry
 
+from .conftest import authorize
+
 pytestmark = pytest.mark.unit
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -63,6 +65,7 @@ async def client(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
+            await authorize(http, app)
             yield http
 
 

@@ -22,6 +22,8 @@ from reelscope_ingest.main import create_app
 from reelscope_telemetry.attributes import REQUEST_ID
 from reelscope_telemetry.testing import CapturedTelemetry
 
+from .conftest import authorize
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,6 +57,7 @@ async def _serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as http,
     ):
+        await authorize(http, app)
         for _ in range(200):
             if (await http.get("/readyz")).status_code == 200:
                 break

@@ -3,8 +3,8 @@
 alone, and `new_revision` writes the next script."""
 
 import asyncio
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

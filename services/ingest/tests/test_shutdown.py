@@ -48,6 +48,10 @@ def _settings(tmp_path: Path, rabbitmq_url: str, port: int) -> dict[str, str]:
     }
 
 
+TEST_KEY = "rsk_shutdowntest_" + "k" * 43
+"""A declared key (REELSCOPE_API_KEYS_FILE), as the Helm chart gives its smoke test."""
+
+
 def test_readyz_turns_503_stopping_once_shutdown_began(
     tmp_path: Path, rabbitmq_url: str, telemetry: CapturedTelemetry
 ) -> None:
@@ -75,7 +79,10 @@ def ingest_process(tmp_path: Path, rabbitmq_url: str) -> Iterator[tuple[subproce
     """A real ingest process on a free 127.0.0.1 port (killed afterwards if still running)."""
     port = _free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    keys_file = tmp_path / "api-keys.json"
+    keys_file.write_text(json.dumps([{"name": "shutdown-test", "key": TEST_KEY}]))
     environment |= _settings(tmp_path, rabbitmq_url, port) | {
+        "REELSCOPE_API_KEYS_FILE": str(keys_file),
         "REELSCOPE_LOG_FORMAT": "json",
         "OTEL_SDK_DISABLED": "true",
     }
@@ -102,12 +109,13 @@ async def submitted(broker: Broker) -> AsyncIterator[AbstractQueue]:
 
 
 async def test_sigterm_finishes_an_upload_in_flight_then_exits_zero(
-    ingest_process: tuple[subprocess.Popen[bytes], str, Path], submitted: AbstractQueue
+    ingest_process: tuple[subprocess.Popen[bytes], str, Path], submitted: AbstractQueue, media: bytes
 ) -> None:
     """SIGTERM arrives half-way through an upload: new connections are refused, the upload still completes
     (202, job.submitted published), and the process exits 0 (uvicorn's default would die by the signal)."""
     process, url, log = ingest_process
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as client:
         deadline = time.monotonic() + 30
         while True:
             assert process.poll() is None, log.read_text()[-3000:]
@@ -127,10 +135,10 @@ async def test_sigterm_finishes_an_upload_in_flight_then_exits_zero(
                 f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n'
                 "Content-Type: video/mp4\r\n\r\n"
             ).encode()
-            yield b"\x00" * 65536
+            yield media[: len(media) // 2]
             signalled.set()
             await resume.wait()
-            yield b"\x00" * 65536
+            yield media[len(media) // 2 :]
             yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
         upload = asyncio.create_task(

@@ -18,6 +18,8 @@ from reelscope_messaging.testing import collect_events, private_queue
 from reelscope_telemetry.testing import CapturedTelemetry
 from sqlalchemy import func, select
 
+from .conftest import authorize
+
 pytestmark = pytest.mark.integration
 
 REFUSED = [
@@ -66,6 +68,7 @@ class AppClient:
 
     async def __aenter__(self) -> httpx.AsyncClient:
         await self._lifespan.__aenter__()
+        await authorize(self._http, self.app)
         for _ in range(200):
             if (await self._http.get("/readyz")).status_code == 200:
                 return self._http
@@ -77,9 +80,9 @@ class AppClient:
         await self._lifespan.__aexit__(None, None, None)
 
 
-async def _submit(http: httpx.AsyncClient, webhook_url: str) -> httpx.Response:
+async def _submit(http: httpx.AsyncClient, webhook_url: str, media: bytes) -> httpx.Response:
     return await http.post(
-        "/v1/jobs", files={"file": ("clip.mp4", b"\0" * 2048, "video/mp4")}, data={"webhook_url": webhook_url}
+        "/v1/jobs", files={"file": ("clip.mp4", media, "video/mp4")}, data={"webhook_url": webhook_url}
     )
 
 
@@ -94,11 +97,11 @@ async def _jobs(database_url: str) -> int:
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED)
 async def test_a_webhook_to_a_non_public_address_is_refused_with_422(
-    url: str, reason: str, make_client: Callable[[str | None], AppClient], database_url: str
+    media: bytes, url: str, reason: str, make_client: Callable[[str | None], AppClient], database_url: str
 ) -> None:
     """Without an allowlist the submission gets 422 with the precise reason, and no job is recorded."""
     async with make_client(None) as http:
-        response = await _submit(http, url)
+        response = await _submit(http, url, media)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_webhook_url"
     detail = response.json()["detail"]
@@ -108,34 +111,39 @@ async def test_a_webhook_to_a_non_public_address_is_refused_with_422(
 
 
 async def test_a_webhook_host_that_does_not_resolve_is_refused_with_422(
+    media: bytes,
     make_client: Callable[[str | None], AppClient],
 ) -> None:
     """A name with no address (the reserved .invalid TLD) is a 422 naming the host, not a 500."""
     async with make_client(None) as http:
-        response = await _submit(http, "https://hooks.nowhere.invalid/hook")
+        response = await _submit(http, "https://hooks.nowhere.invalid/hook", media)
     assert response.status_code == 422, response.text
     assert "webhook_url host hooks.nowhere.invalid does not resolve" in response.json()["detail"]
 
 
-async def test_a_public_address_is_accepted(make_client: Callable[[str | None], AppClient], broker: Broker) -> None:
+async def test_a_public_address_is_accepted(
+    media: bytes, make_client: Callable[[str | None], AppClient], broker: Broker
+) -> None:
     """A public IP literal passes (validation needs no network for a literal; nothing connects to it) and the
     job is queued with it."""
     async with private_queue(broker, "test.ssrf", (RoutingKey.SUBMITTED,)) as queue, make_client(None) as http:
-        response = await _submit(http, "https://93.184.215.14/hook")
+        response = await _submit(http, "https://93.184.215.14/hook", media)
         assert response.status_code == 202, response.text
         (submitted,) = await collect_events(queue, response.json()["job_id"], until=(JobSubmitted,))
     assert isinstance(submitted, JobSubmitted)
     assert submitted.webhook_url == "https://93.184.215.14/hook"
 
 
-async def test_the_allowlist_admits_loopback(make_client: Callable[[str | None], AppClient], broker: Broker) -> None:
+async def test_the_allowlist_admits_loopback(
+    media: bytes, make_client: Callable[[str | None], AppClient], broker: Broker
+) -> None:
     """With REELSCOPE_WEBHOOK_ALLOWED_NETWORKS=["127.0.0.0/8"] (the local stack's), 127.0.0.1 is accepted,
     while 10.0.0.1 is still refused."""
     async with (
         private_queue(broker, "test.ssrf", (RoutingKey.SUBMITTED,)),
         make_client(json.dumps(["127.0.0.0/8"])) as http,
     ):
-        accepted = await _submit(http, "http://127.0.0.1:9/hook")
-        refused = await _submit(http, "http://10.0.0.1/hook")
+        accepted = await _submit(http, "http://127.0.0.1:9/hook", media)
+        refused = await _submit(http, "http://10.0.0.1/hook", media)
     assert accepted.status_code == 202, accepted.text
     assert refused.status_code == 422

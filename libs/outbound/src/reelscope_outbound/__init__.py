@@ -19,7 +19,7 @@ from reelscope_outbound._policy import (
     describe,
     system_resolver,
 )
-from reelscope_outbound.fetch import Downloaded, DownloadFailed, download
+from reelscope_outbound.fetch import Downloaded, DownloadFailed, DownloadTooLarge, download
 from reelscope_outbound.signing import (
     SIGNATURE_HEADER,
     SigningSettings,
@@ -33,6 +33,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "AddressRefused",
     "DownloadFailed",
+    "DownloadTooLarge",
     "Downloaded",
     "HostUnresolved",
     "IPAddress",

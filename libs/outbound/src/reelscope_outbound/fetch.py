@@ -32,6 +32,13 @@ class DownloadFailed(Exception):
         self.transient = transient
 
 
+class DownloadTooLarge(DownloadFailed):
+    """The body is (or says it is) larger than the limit."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, transient=False)
+
+
 @dataclass(frozen=True)
 class Downloaded:
     """A completed download: where it is, how big, and where it finally came from."""
@@ -120,16 +127,15 @@ async def _save(response: httpx.Response, part: Path, max_bytes: int, subject: s
     """Stream the body into `part`, refusing it once it is larger than `max_bytes`."""
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise DownloadFailed(f"{subject} is {int(declared):,} bytes; the limit is {max_bytes:,}", transient=False)
+        raise DownloadTooLarge(f"{subject} is {int(declared):,} bytes; the limit is {max_bytes:,}")
     size = 0
     handle: BinaryIO = await asyncio.to_thread(part.open, "wb")
     try:
         async for chunk in response.aiter_raw():
             size += len(chunk)
             if size > max_bytes:
-                raise DownloadFailed(
-                    f"{subject} is larger than the limit of {max_bytes:,} bytes (stopped reading there)",
-                    transient=False,
+                raise DownloadTooLarge(
+                    f"{subject} is larger than the limit of {max_bytes:,} bytes (stopped reading there)"
                 )
             await asyncio.to_thread(handle.write, chunk)
     finally:

@@ -120,3 +120,10 @@ CHART_VERSION: Final = "reelscope.chart.version"
 REQUEST_ID: Final = "reelscope.request.id"
 """The HTTP request's id (its sane incoming `X-Request-ID`, or one the service made): server spans only; log lines
 carry it as `request_id`."""
+
+API_KEY_ID: Final = "reelscope.api_key.id"
+"""The visible id of the API key behind a request (`rsk_<id>` without the prefix; never the key): spans and logs
+only, one value per key."""
+
+TENANT: Final = "reelscope.tenant"
+"""The tenant of that key: spans and logs only (tenants are many and user-named, so never a metric label)."""

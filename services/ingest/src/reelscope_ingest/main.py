@@ -16,6 +16,7 @@ from reelscope_ingest.api.hardening import harden
 from reelscope_ingest.api.routes import health, jobs
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
+from reelscope_ingest.core.keys import KeyStore, load_declared_keys
 from reelscope_ingest.core.schema import Migrations, prepare_schema
 from reelscope_ingest.core.store import JobStore
 from reelscope_ingest.core.stuck import StuckJobDetector
@@ -50,6 +51,16 @@ async def _drain_events(connecting: asyncio.Task[Consumer], grace_s: float) -> N
     await consumer.drain(grace_s)
 
 
+async def _declare_keys(keys: KeyStore, settings: IngestSettings) -> None:
+    """Make sure the keys of REELSCOPE_API_KEYS_FILE exist (the chart's smoke-test key, keys kept elsewhere)."""
+    if settings.api_keys_file is None:
+        return
+    declared = load_declared_keys(settings.api_keys_file)
+    for key in declared:
+        await keys.declare(key.name, key.tenant, key.scopes, key.key)
+    log.info("declared API keys in place", count=len(declared), names=[k.name for k in declared])
+
+
 def create_app(
     settings: IngestSettings,
     telemetry: Telemetry,
@@ -65,17 +76,20 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        keys = KeyStore(sessions, settings.pepper)
         try:
             await prepare_schema(engine, migrations, migrate=settings.database_migrate_on_start)
+            await _declare_keys(keys, settings)
         except BaseException:
             await engine.dispose()
             raise
         settings.scratch_dir.mkdir(parents=True, exist_ok=True)
         storage = open_storage(settings)
-        store = JobStore(make_sessionmaker(engine))
+        store = JobStore(sessions)
         broker = Broker(settings, telemetry.tracer, telemetry.instruments)
         app.state.reelscope = AppState(
-            settings=settings, store=store, broker=broker, storage=storage, telemetry=telemetry
+            settings=settings, store=store, keys=keys, broker=broker, storage=storage, telemetry=telemetry
         )
         connecting = asyncio.create_task(_connect_broker(broker, store, telemetry, settings))
         detector = StuckJobDetector(store, broker, storage, telemetry, settings)

@@ -9,6 +9,7 @@ from reelscope_storage import Storage
 from reelscope_telemetry import Telemetry
 
 from reelscope_ingest.core.config import IngestSettings
+from reelscope_ingest.core.keys import KeyStore
 from reelscope_ingest.core.store import JobStore
 
 
@@ -18,6 +19,7 @@ class AppState:
 
     settings: IngestSettings
     store: JobStore
+    keys: KeyStore
     broker: Broker
     storage: Storage
     telemetry: Telemetry

@@ -38,6 +38,10 @@ UNSUPPORTED_MEDIA_TYPE = ProblemType("unsupported_media_type", 415, "Unsupported
 INVALID_UPLOAD = ProblemType("invalid_upload", 422, "Invalid upload")
 INVALID_WEBHOOK_URL = ProblemType("invalid_webhook_url", 422, "Invalid webhook URL")
 INVALID_FORM_FIELD = ProblemType("invalid_form_field", 422, "Invalid form field")
+UNSUPPORTED_MEDIA = ProblemType("unsupported_media", 415, "Not an accepted media file")
+INVALID_SOURCE_URL = ProblemType("invalid_source_url", 422, "Invalid source URL")
+SOURCE_DOWNLOAD_FAILED = ProblemType("source_download_failed", 422, "Source download failed")
+MEDIA_PROBE_UNAVAILABLE = ProblemType("media_probe_unavailable", 503, "Media check unavailable")
 # Jobs.
 JOB_NOT_FOUND = ProblemType("job_not_found", 404, "Job not found")
 JOB_ALREADY_FINISHED = ProblemType("job_already_finished", 409, "Job already finished")

@@ -12,6 +12,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 FILE_FIELD = "file"
+SOURCE_FIELD = "source_url"
 MAX_FIELD_BYTES = 8192
 MAX_FIELDS = 16
 
@@ -30,7 +31,8 @@ class ReceivedUpload:
     """The stored file and the form's text fields."""
 
     path: Path
-    filename: str
+    filename: str | None
+    """None when the form gave a `source_url` instead of a file (nothing is at `path` then)."""
     size: int
     fields: dict[str, str] = field(default_factory=dict)
 
@@ -148,9 +150,16 @@ async def receive_upload(
             except MultipartParseError as exc:
                 raise UploadError(422, f"malformed multipart body: {exc}") from exc
             await _flush(sink, collector.pending)
-        if collector.filename is None:
-            raise UploadError(422, f"the multipart field '{FILE_FIELD}' (the video) is required")
+        source = collector.fields.get(SOURCE_FIELD, "").strip()
+        if collector.filename is None and not source:
+            raise UploadError(
+                422, f"send the video as the multipart field '{FILE_FIELD}', or its URL as '{SOURCE_FIELD}'"
+            )
+        if collector.filename is not None and source:
+            raise UploadError(422, f"send either a '{FILE_FIELD}' or a '{SOURCE_FIELD}', not both")
     except BaseException:
         destination.unlink(missing_ok=True)
         raise
+    if collector.filename is None:
+        destination.unlink(missing_ok=True)  # nothing was uploaded: the caller downloads `source_url` here
     return ReceivedUpload(destination, collector.filename, collector.size, collector.fields)

@@ -1,12 +1,17 @@
 """Ingest settings, from `REELSCOPE_*` env vars; bad values refuse to start."""
 
-from pydantic import AliasChoices, Field, field_validator
+from pathlib import Path
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from reelscope_messaging import BrokerSettings, ShutdownSettings
 from reelscope_outbound import OutboundSettings
 from reelscope_storage import StorageSettings
 
 from reelscope_ingest.core.http_config import HttpSettings
+
+MIN_PEPPER_CHARS = 32
 
 
 class DatabaseSettings(BaseSettings):
@@ -24,6 +29,55 @@ class DatabaseSettings(BaseSettings):
             "Upgrade the schema to this release's head at start-up. When false (the Helm chart, whose Job runs "
             "`python -m reelscope_ingest.migrate`), ingest only checks it and refuses to start behind head"
         ),
+    )
+
+
+class ApiKeySettings(BaseSettings):
+    """The pepper of the stored API key hashes: a secret of at least 32 characters, in the env or a file."""
+
+    # A validation error would otherwise echo its input, the pepper included.
+    model_config = SettingsConfigDict(env_prefix="REELSCOPE_", extra="ignore", hide_input_in_errors=True)
+
+    api_key_pepper: SecretStr | None = Field(
+        default=None, description="HMAC key of the stored API key hashes; changing it invalidates every key"
+    )
+    api_key_pepper_file: Path | None = Field(default=None, description="A file holding the pepper (a secret mount)")
+    api_keys_file: Path | None = Field(
+        default=None,
+        description=(
+            "Keys the operator declares (a JSON list of {name, tenant, scopes, key}, e.g. a Kubernetes secret): "
+            "ingest makes sure each exists at start-up"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _require_pepper(self) -> Self:
+        if self.api_key_pepper is None and self.api_key_pepper_file is not None:
+            try:
+                self.api_key_pepper = SecretStr(self.api_key_pepper_file.read_text().strip())
+            except OSError as exc:
+                raise ValueError(f"cannot read REELSCOPE_API_KEY_PEPPER_FILE: {exc}") from None
+        if self.api_key_pepper is None:
+            raise ValueError("no API key pepper: set REELSCOPE_API_KEY_PEPPER or REELSCOPE_API_KEY_PEPPER_FILE")
+        if len(self.api_key_pepper.get_secret_value()) < MIN_PEPPER_CHARS:
+            raise ValueError(f"the API key pepper is shorter than {MIN_PEPPER_CHARS} characters")
+        return self
+
+    @property
+    def pepper(self) -> SecretStr:
+        assert self.api_key_pepper is not None  # the validator made sure
+        return self.api_key_pepper
+
+
+class QuotaSettings(BaseSettings):
+    """Per-key limits applied when a key sets none of its own."""
+
+    model_config = SettingsConfigDict(env_prefix="REELSCOPE_", extra="ignore")
+
+    submissions_per_minute: int = Field(default=60, ge=1, description="Jobs one key may submit per rolling minute")
+    max_concurrent_jobs: int = Field(default=20, ge=1, description="Unfinished jobs one key may have at once")
+    storage_quota_bytes: int = Field(
+        default=50 * 1024**3, ge=1024, description="Stored bytes (uploads and renditions) one key's jobs may hold"
     )
 
 
@@ -74,6 +128,8 @@ class IngestSettings(
     ShutdownSettings,
     DatabaseSettings,
     OutboundSettings,
+    ApiKeySettings,
+    QuotaSettings,
     ContentCheckSettings,
     HttpSettings,
 ):
@@ -83,6 +139,9 @@ class IngestSettings(
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8080, ge=1, le=65535)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024, description="Largest accepted upload")
+    source_download_timeout_s: float = Field(
+        default=300.0, gt=0, le=3600, description="Longest a job's source_url download may take, redirects included"
+    )
     prefetch: int = Field(default=20, ge=1, le=1000)
     cpu_hour_price: float = Field(default=0.05, ge=0, description="Price of one CPU hour, for job cost estimates")
     cost_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of cpu_hour_price")

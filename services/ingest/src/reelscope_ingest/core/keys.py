@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Final
 
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 from reelscope_contracts import JobOwner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +34,30 @@ class Scope(StrEnum):
     SUBMIT = "submit"
     READ = "read"
     ADMIN = "admin"
+
+
+class DeclaredKey(BaseModel):
+    """One entry of REELSCOPE_API_KEYS_FILE: a key the operator made (and keeps in a secret store)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    name: str = Field(min_length=1, max_length=128)
+    tenant: str = Field(default=DEFAULT_TENANT, pattern=TENANT_PATTERN)
+    scopes: list[Scope] = Field(default=[Scope.SUBMIT, Scope.READ], min_length=1)
+    key: SecretStr
+
+
+_DECLARED = TypeAdapter(list[DeclaredKey])
+
+
+def load_declared_keys(path: Path) -> list[DeclaredKey]:
+    """Read and check the declared keys file (a JSON list); a bad file stops ingest with a line saying why."""
+    try:
+        return _DECLARED.validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"cannot read REELSCOPE_API_KEYS_FILE {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        raise ValueError(f"REELSCOPE_API_KEYS_FILE {path} is not a list of keys: {exc.errors()[0]['msg']}") from None
 
 
 class KeyNotFound(LookupError):
@@ -109,6 +134,23 @@ class KeyStore:
         async with self._sessions() as session, session.begin():
             session.add(row)
         return IssuedKey(SecretStr(key), row)
+
+    async def declare(self, name: str, tenant: str, scopes: Iterable[Scope], key: SecretStr) -> ApiKeyRow:
+        """Make sure a key given by the operator (a declared key: the Helm chart's smoke-test key, keys kept in a
+        secret store) exists with this name, tenant, scopes and secret; a revoked one stays revoked."""
+        match = KEY_PATTERN.fullmatch(key.get_secret_value())
+        if match is None:
+            raise ValueError(f"declared key {name!r} is not of the form rsk_<12 a-z0-9>_<43 A-Za-z0-9_->")
+        async with self._sessions() as session, session.begin():
+            row = await session.get(ApiKeyRow, match.group(1), with_for_update=True)
+            if row is None:
+                row = ApiKeyRow(id=match.group(1), created_at=_now(), signing_generations=[1])
+                session.add(row)
+            row.name = name
+            row.tenant = tenant
+            row.scopes = sorted({Scope(s).value for s in scopes})
+            row.key_hash = self._hash(key.get_secret_value())
+            return row
 
     async def authenticate(self, presented: str) -> ApiKeyRow | None:
         """The live key row matching `presented`, else None (unknown, malformed, wrong secret or revoked)."""
