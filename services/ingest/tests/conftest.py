@@ -5,12 +5,14 @@ PostgreSQL refuses to run as root, and pytest-postgresql starts it as the curren
 our own: initdb + pg_ctl from the distribution's binaries (scripts/setup.sh installs them), run through
 `runuser -u postgres` when the tests run as root, in a temporary directory, on 127.0.0.1 only."""
 
+import asyncio
 import os
 import shutil
 import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -19,10 +21,12 @@ from fastapi import FastAPI
 from reelscope_cli.samples import make_short_clip
 from reelscope_contracts import JobSubmitted
 from reelscope_ingest.api.deps import AppState
+from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
 from reelscope_ingest.core.keys import DEFAULT_TENANT, Scope
 from reelscope_ingest.core.schema import VERSIONS_DIR, Migrations
 from reelscope_ingest.core.store import JobStore
+from reelscope_ingest.main import create_app
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -41,6 +45,25 @@ def api_key_pepper(monkeypatch: pytest.MonkeyPatch) -> str:
 def media(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real, short MP4 made by ffmpeg: what an accepted upload must be now that ingest checks the content."""
     return make_short_clip(tmp_path_factory.mktemp("media") / "clip.mp4").read_bytes()
+
+
+@asynccontextmanager
+async def running_app(
+    settings: IngestSettings, telemetry: CapturedTelemetry
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The real ingest app with its lifespan running, once it is ready (RabbitMQ connected), and a client to it."""
+    app = create_app(settings, telemetry.telemetry)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as http,
+    ):
+        for _ in range(200):
+            if (await http.get("/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("ingest never became ready")
+        yield app, http
 
 
 async def authorize(

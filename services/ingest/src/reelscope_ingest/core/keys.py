@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 from reelscope_contracts import JobOwner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,6 +45,13 @@ class DeclaredKey(BaseModel):
     tenant: str = Field(default=DEFAULT_TENANT, pattern=TENANT_PATTERN)
     scopes: list[Scope] = Field(default=[Scope.SUBMIT, Scope.READ], min_length=1)
     key: SecretStr
+
+    @field_validator("key")
+    @classmethod
+    def _shaped_like_a_key(cls, key: SecretStr) -> SecretStr:
+        if KEY_PATTERN.fullmatch(key.get_secret_value()) is None:
+            raise ValueError("a key must look like rsk_<12 of a-z 0-9>_<43 of A-Z a-z 0-9 _ ->")
+        return key
 
 
 _DECLARED = TypeAdapter(list[DeclaredKey])
