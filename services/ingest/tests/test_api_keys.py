@@ -231,3 +231,34 @@ def test_ingest_refuses_to_start_without_a_pepper(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValueError, match="shorter than 32 characters") as refused:
         IngestSettings()
     assert "short'" not in str(refused.value)
+
+
+@pytest.mark.integration
+async def test_an_admin_key_manages_keys_over_http_and_no_other_key_can(
+    settings: IngestSettings, telemetry: CapturedTelemetry
+) -> None:
+    """POST /v1/keys (admin) answers 201 with the key once, and it works; GET lists keys without secrets or
+    hashes; DELETE revokes (the key then gets 401; an unknown id 404 `key_not_found`); a submit+read key gets 403."""
+    async with running_app(settings, telemetry) as (app, http):
+        await authorize(http, app)
+        assert (await http.get("/v1/keys")).json()["code"] == "insufficient_scope"
+        await authorize(http, app, scopes=(Scope.ADMIN,))
+        made = await http.post("/v1/keys", json={"name": "partner", "tenant": "partner", "scopes": ["read"]})
+        assert made.status_code == 201, made.text
+        key, key_id = made.json()["key"], made.json()["id"]
+        new_key = {"Authorization": f"Bearer {key}"}
+        assert (await http.get("/v1/jobs/nosuchjob", headers=new_key)).json()["code"] == "job_not_found"
+
+        listed = await http.get("/v1/keys")
+        assert listed.status_code == 200
+        assert key_id in [k["id"] for k in listed.json()]
+        assert key not in listed.text
+        assert "hash" not in listed.text
+
+        revoked = await http.delete(f"/v1/keys/{key_id}")
+        assert (revoked.status_code, revoked.json()["revoked"]) == (200, True)
+        assert (await http.get("/v1/jobs/nosuchjob", headers=new_key)).status_code == 401
+        missing = await http.delete("/v1/keys/abcdefabcdef")
+        assert (missing.status_code, missing.json()["code"]) == (404, "key_not_found")
+        bad = await http.post("/v1/keys", json={"name": "x", "scopes": ["root"]})
+        assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")

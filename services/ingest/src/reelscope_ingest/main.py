@@ -14,6 +14,7 @@ from reelscope_telemetry import Telemetry, get_logger
 from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.api.hardening import harden
 from reelscope_ingest.api.routes import health, jobs
+from reelscope_ingest.api.routes import keys as key_routes
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
 from reelscope_ingest.core.keys import KeyStore, load_declared_keys
@@ -109,6 +110,7 @@ def create_app(
     app.state.shutdown = stopping
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(key_routes.router)
     harden(app, settings)
     FastAPIInstrumentor.instrument_app(
         app,
