@@ -218,7 +218,7 @@ def test_local_config_redacts_like_production_and_status_messages_use_the_same_p
 
 
 PASSWORD, QUERY_SECRET, TOKEN = "hunter2-Zq8x", "qs-77a1b2c3", "tok_9f8e7d6c5b4a3f2e"
-API_KEY, EMAIL = "rs_A1b2C3d4E5f6G7h8I9j0K1", "alice@example.com"
+API_KEY, EMAIL = "rsk_a1b2c3d4e5f6_A1b2C3d4E5f6G7h8I9j0K1L2m3N4o5P6q7R8s9T0u1V2w", "alice@example.com"
 SECRETS = (PASSWORD, QUERY_SECRET, TOKEN, API_KEY, EMAIL)
 READY_TIMEOUT_S, EXPORT_TIMEOUT_S = 30.0, 15.0
 

@@ -25,11 +25,17 @@ COLLECTOR_CONFIG = Path(__file__).resolve().parents[3] / "otel-collector" / "con
 CASES = [
     ("Authorization: Bearer abc.DEF-123_x/y+z==", "abc.DEF-123_x/y+z", "Authorization: Bearer ****"),
     ("auth Basic dXNlcjpzM2NyZXQtcGFzc3dvcmQ=", "dXNlcjpzM2NyZXQtcGFzc3dvcmQ", "auth Basic ****"),
-    ("key rs_live_AbCdEfGhIjKlMnOpQrStUv used", "AbCdEfGhIjKlMnOpQrStUv", "key rs_**** used"),
+    ("key rsk_a1b2c3d4e5f6_AbCdEfGhIjKlMnOpQrStUv-_x used", "AbCdEfGhIjKlMnOpQrStUv", "key rsk_a1b2c3d4e5f6_**** used"),
     ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJl end", "c2lnbmF0dXJl", "jwt **** end"),
     ("POST https://hook:Pa55-w0rd@example.org/x", "Pa55-w0rd", "POST https://hook:****@example.org/x"),
     ("GET /cb?token=t0k3n-value&page=2", "t0k3n-value", "GET /cb?token=****&page=2"),
     ("sig t=1700000000,v1=" + "0123456789abcdef" * 4, "0123456789abcdef" * 4, "sig t=1700000000,v1=****"),
+    ("secret whsec_" + "9f" * 32 + " shown", "9f" * 32, "secret whsec_**** shown"),
+    (
+        "slack https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX failed",
+        "XXXXsecretXXXX",
+        "slack https://hooks.slack.com/services/**** failed",
+    ),
     ("mail alice.smith+tv@mail.example.com today", "alice.smith+tv", "mail **** today"),
 ]
 
@@ -37,7 +43,7 @@ HARMLESS = [
     "job 3f2c0d1e-6a7b-4c8d-9e0f-1a2b3c4d5e6f finished in 12:30 minutes",
     "GET http://127.0.0.1:8080/v1/jobs?page=2&limit=10",
     "POST https://hooks.example.org/deliver",
-    "wrote media/abc/720p.mp4 (1048576 bytes), rs_short",
+    "wrote media/abc/720p.mp4 (1048576 bytes), rsk_short, key rsk_a1b2c3d4e5f6 (its visible prefix)",
     "token count 12; password policy ok",
 ]
 

@@ -48,7 +48,11 @@ BLOCKED_KEY_REGEX = r"(?i)(authorization|cookie|passw(or)?d|secret|token|api[_-]
 SECRET_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern("bearer token", r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]+=*", _keep_scheme),
     SecretPattern("basic credentials", r"\bBasic\s+[A-Za-z0-9+/]{16,}={0,2}", _keep_scheme),
-    SecretPattern("Reelscope API key", r"\brs_[A-Za-z0-9_-]{20,}", lambda m: f"rs_{MASK}"),
+    SecretPattern(
+        "Reelscope API key",
+        r"\brsk_[a-z0-9]{12}_[A-Za-z0-9_-]{20,}",
+        lambda m: m.group(0)[:17] + MASK,  # rsk_<id>_****: the id is the key's visible prefix
+    ),
     SecretPattern("JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", lambda m: MASK),
     SecretPattern("URL user-info password", r":[^/?#@\s]+@", lambda m: f":{MASK}@"),
     SecretPattern(
@@ -57,14 +61,18 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = (
         lambda m: f"{m.group(1)}={MASK}",
     ),
     SecretPattern("webhook signature", r"\bv1=[0-9a-fA-F]{32,}", lambda m: f"v1={MASK}"),
+    SecretPattern("webhook signing secret", r"\bwhsec_[0-9a-f]{32,}", lambda m: f"whsec_{MASK}"),
+    SecretPattern(
+        "Slack webhook URL", r"hooks\.slack\.com/services/[A-Za-z0-9/_-]+", lambda m: f"hooks.slack.com/services/{MASK}"
+    ),
     SecretPattern("e-mail address", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", lambda m: MASK),
 )
 
 
 def _may_hold_secret(text: str) -> bool:
-    """Every pattern needs one of these literals (`@` for user info and e-mail, `=` for pairs and signatures):
+    """Every pattern needs one of these literals (`@` for user info and e-mail, `=` for pairs and signatures, the prefixes of our keys and secrets):
     plain substring tests send the common string, which holds none of them, back untouched."""
-    if "@" in text or "=" in text or "rs_" in text or "eyJ" in text:
+    if "@" in text or "=" in text or "rsk_" in text or "eyJ" in text or "whsec_" in text or "hooks.slack" in text:
         return True
     lowered = text.lower()
     return "bearer" in lowered or "basic" in lowered
