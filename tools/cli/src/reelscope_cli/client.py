@@ -28,10 +28,22 @@ class _Closing:
         self.close()
 
 
+class ApiError(RuntimeError):
+    """The API answered another status than expected; `problem` is its problem-details body (empty if none)."""
+
+    def __init__(self, failure: str, response: httpx.Response) -> None:
+        super().__init__(f"{failure} ({response.status_code}): {response.text}")
+        self.status_code = response.status_code
+        problem: dict[str, Any] = {}
+        if response.headers.get("content-type", "").startswith("application/problem+json"):
+            problem = response.json()
+        self.problem = problem
+
+
 def _expect(response: httpx.Response, status: int, failure: str) -> dict[str, Any]:
-    """The JSON body of a response with the expected status; otherwise a RuntimeError saying what failed."""
+    """The JSON body of a response with the expected status; otherwise an ApiError saying what failed."""
     if response.status_code != status:
-        raise RuntimeError(f"{failure} ({response.status_code}): {response.text}")
+        raise ApiError(failure, response)
     body: dict[str, Any] = response.json()
     return body
 
