@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from reelscope_cli.client import ApiClient, PrometheusClient, RabbitMQManagementClient
 from reelscope_cli.dashboards import failure_only_expressions, load_dashboards, promql_targets, substitute_variables
-from reelscope_cli.samples import make_speech_clip, make_text_file
+from reelscope_cli.samples import make_garbled_clip, make_speech_clip
 from reelscope_cli.stack.settings import StackSettings
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +45,9 @@ def traffic(local_stack: StackSettings, flaky_webhook_receiver: Any, tmp_path_fa
     media: Path = tmp_path_factory.mktemp("dashboard-media")
     with ApiClient(local_stack.ingest_url) as api:
         good = api.submit(make_speech_clip(media / "speech.mp4", size="320x180"), flaky_webhook_receiver.url)
-        bad = api.submit(make_text_file(media / "notes.mp4"), flaky_webhook_receiver.url)
+        # Media that passes ingest's content check (it probes fine) but decodes to nothing: fails in transcode.
+        garbled = make_garbled_clip(media / "garbled.mp4", make_speech_clip(media / "whole.mp4", size="320x180"))
+        bad = api.submit(garbled, flaky_webhook_receiver.url)
         _publish_malformed(local_stack)
         for accepted in (good, bad):
             api.wait(accepted["job_id"], timeout_s=180)

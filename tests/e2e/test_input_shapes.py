@@ -2,8 +2,9 @@
 
 The transcode service's own tests cover every shape at the stage (dimensions, rotation, VFR, 10-bit HEVC,
 short and long clips); here each shape whose outcome spans services goes through the API on the local
-stack: bad files fail fast with a precise reason in the job, in the failure span (status ERROR plus an
-exception event) and in the webhook; a silent video completes with transcription `skipped`; an audio-only
+stack: files that are not media (by their content) are refused at the door with 415 and no job; media that
+probes fine but cannot be processed fails fast with a precise reason in the job and in the failure span (status
+ERROR plus an exception event); a silent video completes with transcription `skipped`; an audio-only
 file completes with a transcript and no renditions."""
 
 import time
@@ -12,33 +13,57 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reelscope_cli.client import ApiClient
+from reelscope_cli.client import ApiClient, ApiError
 from reelscope_cli.otlp_files import SpanRecord, read_spans
 from reelscope_cli.samples import (
     DEMO_SENTENCE,
     make_audio_only_clip,
     make_empty_file,
+    make_garbled_clip,
     make_image,
     make_silent_clip,
     make_test_clip,
     make_text_file,
     make_truncated_clip,
+    make_unknown_codec_clip,
 )
 from reelscope_cli.stack.settings import StackSettings
 
 pytestmark = pytest.mark.e2e
 
-BAD_INPUTS: dict[str, tuple[Callable[[Path], Path], str, str]] = {
-    "zero-byte.mp4": (make_empty_file, "invalid_input", "input file is empty (0 bytes)"),
-    "notes.mp4": (make_text_file, "invalid_input", "not a media file: the input is plain text"),
-    "photo.png": (make_image, "unsupported_media", "input is a still image (png), not a video or audio file"),
-    "holiday.jpg": (make_image, "unsupported_media", "input is a still image (jpeg), not a video or audio file"),
+REFUSED_INPUTS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "zero-byte.mp4": (make_empty_file, "empty"),
+    "notes.mp4": (make_text_file, "text"),
+    "photo.png": (make_image, "PNG"),
+    "holiday.jpg": (make_image, "JPEG"),
     "interrupted.mp4": (
         lambda target: make_truncated_clip(target, make_test_clip(target.with_name("whole.mp4"), duration_s=4)),
-        "invalid_input",
-        "input container is truncated or corrupt",
+        "moov atom not found",
     ),
 }
+"""Not media by their content (ingest's magic-byte and ffprobe check): 415 `unsupported_media` naming it."""
+
+BAD_INPUTS: dict[str, tuple[Callable[[Path], Path], str, str]] = {
+    "garbled.mp4": (
+        lambda target: make_garbled_clip(target, make_test_clip(target.with_name("whole.mp4"), duration_s=4)),
+        "invalid_input",
+        "input is corrupt: its container is readable but no picture or sound could be decoded from it",
+    ),
+    "unknown-codec.avi": (make_unknown_codec_clip, "unsupported_media", "input's video codec is not supported"),
+}
+"""Media that passes the door (it probes fine) and fails in transcode."""
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_INPUTS))
+def test_a_file_that_is_not_media_is_refused_at_the_door(name: str, local_stack: StackSettings, tmp_path: Path) -> None:
+    """415 problem+json `unsupported_media` whose detail says what the file is; no job is made."""
+    make, said = REFUSED_INPUTS[name]
+    upload = make(tmp_path / name)
+    with ApiClient(local_stack.ingest_url) as api, pytest.raises(ApiError) as refused:
+        api.submit(upload)
+    assert refused.value.status_code == 415, refused.value
+    assert refused.value.problem["code"] == "unsupported_media"
+    assert said in refused.value.problem["detail"], refused.value.problem
 
 
 def _trace(settings: StackSettings, trace_id: str, until: Callable[[list[SpanRecord]], bool]) -> list[SpanRecord]:
