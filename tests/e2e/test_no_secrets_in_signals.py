@@ -1,5 +1,5 @@
 """End to end on the local stack: a job whose webhook URL carries a known secret (as its user-info password
-and as a `token=` query parameter) and whose filename holds it too, and a corrupt upload with the same
+and as a `token=` query parameter) and whose filename holds it too, and a garbled upload (it fails in transcode) with the same
 webhook URL; afterwards no exported span or log record, no Prometheus series and no service's stdout
 log holds the secret, and its masked form shows where it was.
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from reelscope_cli.client import ApiClient
 from reelscope_cli.otlp_files import LogRecord, SpanRecord, read_logs, read_spans
-from reelscope_cli.samples import make_corrupt_clip, make_speech_clip
+from reelscope_cli.samples import make_garbled_clip, make_speech_clip
 from reelscope_cli.stack.settings import StackSettings
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,7 @@ def signals(local_stack: StackSettings, webhook_receiver: Any, tmp_path_factory:
     """Run both jobs to their end, wait for their webhooks and telemetry, then read every signal."""
     media: Path = tmp_path_factory.mktemp("secret-media")
     good_clip = make_speech_clip(media / f"clip token={SECRET}.mp4")
-    corrupt = make_corrupt_clip(media / "broken.mp4", good_clip)
+    corrupt = make_garbled_clip(media / "broken.mp4", good_clip)  # passes ingest's check, fails in transcode
     webhook = _secret_webhook(webhook_receiver.url)
     with ApiClient(local_stack.ingest_url) as api:
         accepted = [api.submit(path, webhook) for path in (good_clip, corrupt)]

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from reelscope_cli.client import ApiClient
+from reelscope_cli.samples import make_garbled_clip, make_short_clip
 from reelscope_cli.stack.components import webhook_signing_secrets_file
 from reelscope_cli.stack.settings import StackSettings
 
@@ -37,9 +38,9 @@ def verify(header: str, raw_body: bytes, secret: str, now: float) -> bool:
 def delivery(
     local_stack: StackSettings, webhook_receiver: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    """One job (a text file named .mp4: it fails fast in transcode) and the webhook delivery it caused."""
-    fake: Path = tmp_path_factory.mktemp("signed") / "notes.mp4"
-    fake.write_text("this is not a video\n" * 50)
+    """One job (a garbled MP4: it passes ingest's check and fails fast in transcode) and its webhook delivery."""
+    media: Path = tmp_path_factory.mktemp("signed")
+    fake = make_garbled_clip(media / "garbled.mp4", make_short_clip(media / "whole.mp4"))
     with ApiClient(local_stack.ingest_url) as api:
         job_id = api.submit(fake, webhook_receiver.url)["job_id"]
         api.wait(job_id, timeout_s=120)
