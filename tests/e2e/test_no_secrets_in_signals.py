@@ -1,7 +1,7 @@
 """End to end on the local stack: a job whose webhook URL carries a known secret (as its user-info password
 and as a `token=` query parameter) and whose filename holds it too, and a garbled upload (it fails in
-transcode) with the same webhook URL; afterwards no exported span or log record, no Prometheus series and no service's stdout
-log holds the secret, and its masked form shows where it was.
+transcode) with the same webhook URL; afterwards no exported span or log record, no Prometheus series and
+no service's stdout log holds the secret, and its masked form shows where it was.
 
 The local collector masks secrets as well (config.local.yaml), so the exported files alone cannot tell
 whose masking worked; the services' stdout logs never pass the collector, and there the masked forms

@@ -155,7 +155,9 @@ class Transcriber:
         span.set_attribute(attributes.TRANSCRIPTION_SKIPPED_REASON, reason)
         log.info("transcription skipped", reason=reason)
         return JobCompleted(
-            job_id=event.job_id, transcript=None, transcription_skipped_reason=reason,
+            job_id=event.job_id,
+            transcript=None,
+            transcription_skipped_reason=reason,
             webhook_url=event.webhook_url,
             owner=event.owner,
         )
