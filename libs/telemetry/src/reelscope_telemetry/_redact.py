@@ -70,8 +70,9 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = (
 
 
 def _may_hold_secret(text: str) -> bool:
-    """Every pattern needs one of these literals (`@` for user info and e-mail, `=` for pairs and signatures, the prefixes of our keys and secrets):
-    plain substring tests send the common string, which holds none of them, back untouched."""
+    """Every pattern needs one of these literals (`@` for user info and e-mail, `=` for pairs and signatures,
+    the prefixes of our keys and secrets): plain substring tests send the common string, which holds none of
+    them, back untouched."""
     if "@" in text or "=" in text or "eyJ" in text:
         return True
     if "rsk_" in text or "whsec_" in text or "hooks.slack" in text:
