@@ -35,6 +35,9 @@ class KeyRequest(BaseModel):
     submissions_per_minute: int | None = Field(default=None, ge=1, le=100_000)
     max_concurrent_jobs: int | None = Field(default=None, ge=1, le=100_000)
     storage_quota_bytes: int | None = Field(default=None, ge=1024, le=2**62)
+    slack_webhook_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https://\S+$", description="A Slack incoming-webhook URL (https)"
+    )
     email_to: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -98,6 +101,7 @@ async def create_key(request: KeyRequest, state: StateDep, admin: AdminDep) -> N
         submissions_per_minute=request.submissions_per_minute,
         max_concurrent_jobs=request.max_concurrent_jobs,
         storage_quota_bytes=request.storage_quota_bytes,
+        slack_webhook_url=request.slack_webhook_url,
         email_to=request.email_to,
     )
     return NewKey(**_view(issued.row).model_dump(), key=_reveal(issued.secret))
