@@ -22,13 +22,13 @@ from reelscope_cli.samples import make_short_clip
 from reelscope_contracts import JobSubmitted
 from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.core.config import IngestSettings
-from reelscope_ingest.core.db import make_engine, make_sessionmaker
+from reelscope_ingest.core.db import JobRow, make_engine, make_sessionmaker
 from reelscope_ingest.core.keys import DEFAULT_TENANT, Scope
 from reelscope_ingest.core.schema import VERSIONS_DIR, Migrations
 from reelscope_ingest.core.store import JobStore
 from reelscope_ingest.main import create_app
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 TEST_API_KEY_PEPPER = "test-pepper-of-the-ingest-tests-0123456789"
@@ -45,6 +45,27 @@ def api_key_pepper(monkeypatch: pytest.MonkeyPatch) -> str:
 def media(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real, short MP4 made by ffmpeg: what an accepted upload must be now that ingest checks the content."""
     return make_short_clip(tmp_path_factory.mktemp("media") / "clip.mp4").read_bytes()
+
+
+@pytest.fixture
+def ingest_settings(tmp_path: Path, database_url: str, rabbitmq_url: str) -> IngestSettings:
+    """Ingest on the test RabbitMQ, a fresh SQLite file and filesystem storage under tmp_path."""
+    return IngestSettings(
+        amqp_url=rabbitmq_url,
+        database_url=database_url,
+        storage_dir=tmp_path / "storage",
+        scratch_dir=tmp_path / "scratch",
+    )
+
+
+async def count_jobs(database_url: str) -> int:
+    """How many jobs the database holds (refused submissions must leave none)."""
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return int((await session.execute(select(func.count()).select_from(JobRow))).scalar_one())
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager

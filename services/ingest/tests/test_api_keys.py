@@ -28,13 +28,8 @@ MASTER = "master-signing-secret-of-the-key-tests-0123456789"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, rabbitmq_url: str) -> IngestSettings:
-    return IngestSettings(
-        amqp_url=rabbitmq_url,
-        database_url=database_url,
-        storage_dir=tmp_path / "storage",
-        scratch_dir=tmp_path / "scratch",
-    )
+def settings(ingest_settings: IngestSettings) -> IngestSettings:
+    return ingest_settings
 
 
 async def _submit(http: httpx.AsyncClient, media: bytes, **headers: str) -> httpx.Response:

@@ -15,27 +15,20 @@ from aio_pika.abc import AbstractQueue
 from reelscope_cli.samples import make_image, make_text_file
 from reelscope_contracts import RoutingKey
 from reelscope_ingest.core.config import IngestSettings
-from reelscope_ingest.core.db import JobRow, make_engine, make_sessionmaker
 from reelscope_messaging import Broker
 from reelscope_messaging.testing import private_queue
 from reelscope_telemetry.testing import CapturedTelemetry
-from sqlalchemy import func, select
 
-from .conftest import authorize, running_app
+from .conftest import authorize, count_jobs, running_app
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, rabbitmq_url: str) -> IngestSettings:
-    return IngestSettings(
-        amqp_url=rabbitmq_url,
-        database_url=database_url,
-        storage_dir=tmp_path / "storage",
-        scratch_dir=tmp_path / "scratch",
-        source_allowed_networks=["127.0.0.2/32"],
-        source_download_timeout_s=10,
-    )
+def settings(ingest_settings: IngestSettings) -> IngestSettings:
+    """Downloads allowed from 127.0.0.2 only (the test origin), bounded at 10 s."""
+    allowed = IngestSettings.model_validate({"source_allowed_networks": ["127.0.0.2/32"]}).source_allowed_networks
+    return ingest_settings.model_copy(update={"source_allowed_networks": allowed, "source_download_timeout_s": 10})
 
 
 @pytest.fixture(autouse=True)
@@ -43,15 +36,6 @@ async def submitted_queue(broker: Broker) -> AsyncIterator[AbstractQueue]:
     """A private queue bound to `job.submitted`, so accepted jobs' publishes are routed (as transcode's would be)."""
     async with private_queue(broker, "test.limits", (RoutingKey.SUBMITTED,)) as queue:
         yield queue
-
-
-async def _jobs(database_url: str) -> int:
-    engine = make_engine(database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            return int((await session.execute(select(func.count()).select_from(JobRow))).scalar_one())
-    finally:
-        await engine.dispose()
 
 
 async def _upload(http: httpx.AsyncClient, body: bytes, name: str = "clip.mp4") -> httpx.Response:
@@ -106,7 +90,7 @@ async def test_the_storage_quota_bounds_the_upload_and_then_refuses(
         full = await _upload(http, b"x")
         assert full.status_code == 413
         assert "its storage quota is" in full.json()["detail"]
-    assert await _jobs(database_url) == 2
+    assert await count_jobs(database_url) == 2
     assert list((settings.scratch_dir).iterdir()) == []  # nothing half-uploaded left behind
 
 
@@ -124,7 +108,7 @@ async def test_uploads_that_are_not_media_get_415_naming_what_they_are(
             assert refused.status_code == 415, refused.text
             assert refused.json()["code"] == "unsupported_media"
             assert said in refused.json()["detail"], refused.json()["detail"]
-    assert await _jobs(database_url) == 0
+    assert await count_jobs(database_url) == 0
     assert list(settings.scratch_dir.iterdir()) == []
     assert not settings.storage_dir.exists() or not any(settings.storage_dir.rglob("*.mp4"))
 
@@ -232,7 +216,7 @@ async def test_a_source_url_pointing_inward_is_refused_without_connecting(
     assert refused.json()["code"] == "invalid_source_url"
     assert "source_url resolves to" in refused.json()["detail"]
     assert internal.requests == []
-    assert await _jobs(database_url) == 0
+    assert await count_jobs(database_url) == 0
 
 
 async def test_source_url_mistakes_are_precise_422s(

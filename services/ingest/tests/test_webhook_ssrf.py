@@ -11,14 +11,12 @@ import httpx
 import pytest
 from reelscope_contracts import JobSubmitted, RoutingKey
 from reelscope_ingest.core.config import IngestSettings
-from reelscope_ingest.core.db import JobRow, make_engine, make_sessionmaker
 from reelscope_ingest.main import create_app
 from reelscope_messaging import Broker
 from reelscope_messaging.testing import collect_events, private_queue
 from reelscope_telemetry.testing import CapturedTelemetry
-from sqlalchemy import func, select
 
-from .conftest import authorize
+from .conftest import authorize, count_jobs
 
 pytestmark = pytest.mark.integration
 
@@ -86,15 +84,6 @@ async def _submit(http: httpx.AsyncClient, webhook_url: str, media: bytes) -> ht
     )
 
 
-async def _jobs(database_url: str) -> int:
-    engine = make_engine(database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            return int((await session.execute(select(func.count()).select_from(JobRow))).scalar_one())
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.parametrize(("url", "reason"), REFUSED)
 async def test_a_webhook_to_a_non_public_address_is_refused_with_422(
     media: bytes, url: str, reason: str, make_client: Callable[[str | None], AppClient], database_url: str
@@ -107,7 +96,7 @@ async def test_a_webhook_to_a_non_public_address_is_refused_with_422(
     detail = response.json()["detail"]
     assert reason in detail
     assert detail.endswith("; only public addresses are allowed")
-    assert await _jobs(database_url) == 0
+    assert await count_jobs(database_url) == 0
 
 
 async def test_a_webhook_host_that_does_not_resolve_is_refused_with_422(
