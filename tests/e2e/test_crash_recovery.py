@@ -26,7 +26,7 @@ def test_a_transcode_worker_killed_mid_job_loses_nothing_and_finishes_the_job_on
     clip = make_test_clip(tmp_path / "big.mp4", size="1920x1080", duration_s=12, audio=False)
     manager = ProcessManager(local_stack.run_dir)
     (transcode,) = [c for c in services(local_stack) if c.name == "transcode"]
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = api.submit(clip, webhook_receiver.url)
         job_id = accepted["job_id"]
         deadline = time.monotonic() + 120

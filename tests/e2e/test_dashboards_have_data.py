@@ -43,7 +43,7 @@ def traffic(local_stack: StackSettings, flaky_webhook_receiver: Any, tmp_path_fa
     """A good job whose webhook fails twice (retries), a failing job (failure category, error spans) and a
     malformed message (dead letter); then time for one metric export and one scrape."""
     media: Path = tmp_path_factory.mktemp("dashboard-media")
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         good = api.submit(make_speech_clip(media / "speech.mp4", size="320x180"), flaky_webhook_receiver.url)
         # Media that passes ingest's content check (it probes fine) but decodes to nothing: fails in transcode.
         garbled = make_garbled_clip(media / "garbled.mp4", make_speech_clip(media / "whole.mp4", size="320x180"))

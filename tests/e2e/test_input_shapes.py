@@ -59,7 +59,7 @@ def test_a_file_that_is_not_media_is_refused_at_the_door(name: str, local_stack:
     """415 problem+json `unsupported_media` whose detail says what the file is; no job is made."""
     make, said = REFUSED_INPUTS[name]
     upload = make(tmp_path / name)
-    with ApiClient(local_stack.ingest_url) as api, pytest.raises(ApiError) as refused:
+    with ApiClient.for_stack(local_stack) as api, pytest.raises(ApiError) as refused:
         api.submit(upload)
     assert refused.value.status_code == 415, refused.value
     assert refused.value.problem["code"] == "unsupported_media"
@@ -87,7 +87,7 @@ def test_bad_input_fails_fast_with_its_reason_in_job_and_trace(
     ERROR span with an exception event carrying the same reason, and transcription never runs."""
     make, category, reason = BAD_INPUTS[name]
     upload = make(tmp_path / name)
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = api.submit(upload)
         started = time.monotonic()
         job = api.wait(accepted["job_id"], timeout_s=60)
@@ -107,7 +107,7 @@ def test_bad_input_fails_fast_with_its_reason_in_job_and_trace(
 
 
 def _finish(settings: StackSettings, upload: Path) -> tuple[dict[str, Any], list[SpanRecord]]:
-    with ApiClient(settings.ingest_url) as api:
+    with ApiClient.for_stack(settings) as api:
         accepted = api.submit(upload)
         job = api.wait(accepted["job_id"], timeout_s=180)
     spans = _trace(

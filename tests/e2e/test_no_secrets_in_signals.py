@@ -57,7 +57,7 @@ def signals(local_stack: StackSettings, webhook_receiver: Any, tmp_path_factory:
     good_clip = make_speech_clip(media / f"clip token={SECRET}.mp4")
     corrupt = make_garbled_clip(media / "broken.mp4", good_clip)  # passes ingest's check, fails in transcode
     webhook = _secret_webhook(webhook_receiver.url)
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = [api.submit(path, webhook) for path in (good_clip, corrupt)]
         good, bad = (api.wait(a["job_id"], timeout_s=240) for a in accepted)
     traces_file = local_stack.telemetry_dir / "traces.jsonl"
@@ -107,6 +107,21 @@ def test_no_service_stdout_log_holds_the_secret(signals: Signals) -> None:
     for name, text in signals.stdout.items():
         assert text, f"{name} wrote no stdout log"
         assert SECRET not in text, name
+
+
+def test_no_signal_holds_the_api_key_that_made_the_jobs(local_stack: StackSettings, signals: Signals) -> None:
+    """The key's secret part (everything after its visible `rsk_<id>_` prefix) is in no exported span, log record
+    or metric and no service's stdout log, although every request carried it."""
+    secret_part = local_stack.api_key_file.read_text().strip().split("_", 2)[2]
+    assert len(secret_part) >= 40
+    for name, text in {
+        "traces": signals.traces_text,
+        "logs": signals.logs_text,
+        "metrics": signals.metrics_text,
+    }.items():
+        assert secret_part not in text, name
+    for name, text in signals.stdout.items():
+        assert secret_part not in text, name
 
 
 def test_stdout_shows_the_librarys_masked_forms(signals: Signals) -> None:

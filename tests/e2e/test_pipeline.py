@@ -63,7 +63,7 @@ def run(
         make_speech_clip(media / "two.mp4", SECOND_SENTENCE, "854x480"),
     ]
     corrupt = make_corrupt_clip(media / "broken.mp4", clips[0])
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = [api.submit(path, url) for path in [*clips, corrupt]]
         finals = [api.wait(a["job_id"], timeout_s=240) for a in accepted]
     jobs = [Submitted(a["job_id"], a["trace_id"], f) for a, f in zip(accepted, finals, strict=True)]

@@ -46,7 +46,7 @@ async def test_progress_is_reported_throttled_and_reaches_100(
     exchange = await channel.get_exchange("reelscope")
     tap = await channel.declare_queue(exclusive=True, auto_delete=True)
     await tap.bind(exchange, routing_key="job.progress")
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = await asyncio.to_thread(api.submit, long_clip)
         job_id = accepted["job_id"]
         seen: list[dict[str, Any]] = []
@@ -95,7 +95,7 @@ def test_cancel_stops_ffmpeg_removes_outputs_and_notifies(
     """DELETE during transcode: ffmpeg is gone within seconds, no media is published, later stages never run,
     the webhook says `cancelled`, and the job's trace shows the transcode span where it stopped."""
     url = webhook_receiver.url
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = api.submit(long_clip, url)
         job_id = accepted["job_id"]
         deadline = time.monotonic() + 120
@@ -148,7 +148,7 @@ def test_hls_job_has_master_variants_segments_and_poster(local_stack: StackSetti
     """With hls=true the job publishes a master playlist naming every rendition's variant playlist, whose
     segments exist in storage, plus a JPEG poster."""
     clip = make_speech_clip(tmp_path / "hls.mp4", "one two three four five six seven eight nine ten", "1280x720")
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         job = api.wait(api.submit(clip, hls=True)["job_id"], timeout_s=240)
     assert job["status"] == "completed", job
     storage = local_stack.storage_dir

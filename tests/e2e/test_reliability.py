@@ -20,7 +20,7 @@ def test_webhook_5xx_is_retried_with_the_same_delivery_id(
     """Two 503s then 204: three POSTs, one delivery id, the notification stage `succeeded`, and the job's trace
     holds the three notification attempts, each retry linked to the attempt before."""
     url = flaky_webhook_receiver.url
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         accepted = api.submit(make_silent_clip(tmp_path / "silent.mp4"), url)
         api.wait(accepted["job_id"], timeout_s=120)
         deadline = time.monotonic() + 60

@@ -182,7 +182,11 @@ def test_no_job_lost_stuck_or_done_twice_under_faults(
     try:
         submissions: list[Submission] = []
         with (
-            httpx.Client(base_url=fault_stack.ingest_url, timeout=60) as client,
+            httpx.Client(
+                base_url=fault_stack.ingest_url,
+                timeout=60,
+                headers={"Authorization": f"Bearer {fault_stack.api_key_file.read_text().strip()}"},
+            ) as client,
             ThreadPoolExecutor(SUBMITTERS) as pool,
         ):
             # Paced over at least a minute, so jobs are in flight through every fault.

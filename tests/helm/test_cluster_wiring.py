@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from reelscope_ingest.core.config import ApiKeySettings
+from reelscope_ingest.core.keys import KEY_PATTERN, load_declared_keys
 from reelscope_notification.config import NotificationSettings
 
 from .conftest import CHART, NEWEST, RELEASE, REPO, Helm
@@ -168,3 +170,39 @@ def test_notification_gets_a_signing_secret_it_accepts(helm: Helm, monkeypatch: 
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     [env] = [e for e in container["env"] if e["name"] == "REELSCOPE_WEBHOOK_SIGNING_SECRETS"]
     assert env["valueFrom"]["secretKeyRef"] == {"name": "hooks", "key": "signing-secrets"}
+
+
+def test_ingest_gets_a_pepper_and_declared_keys_it_accepts(
+    helm: Helm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The generated API keys Secret feeds ingest's REELSCOPE_API_KEY_PEPPER and the mounted
+    REELSCOPE_API_KEYS_FILE; both pass ingest's own checks, and the declared key is the one `helm test` sends. With
+    apiKeys.existingSecret, nothing is generated and ingest and the test Pod read that Secret instead."""
+    objects = render(helm)
+    deployment = named(objects, "Deployment", f"{RELEASE}-reelscope-ingest")
+    pod_spec = deployment["spec"]["template"]["spec"]
+    [container] = pod_spec["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    reference = env["REELSCOPE_API_KEY_PEPPER"]["valueFrom"]["secretKeyRef"]
+    secret = named(objects, "Secret", reference["name"])
+    monkeypatch.setenv("REELSCOPE_API_KEY_PEPPER", secret["stringData"][reference["key"]])
+    assert len(ApiKeySettings().pepper.get_secret_value()) >= 32
+    keys_file = Path(env["REELSCOPE_API_KEYS_FILE"]["value"])
+    [mount] = [m for m in container["volumeMounts"] if keys_file.is_relative_to(m["mountPath"])]
+    [volume] = [v for v in pod_spec["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == reference["name"]
+    [item] = [i for i in volume["secret"]["items"] if i["path"] == str(keys_file.relative_to(mount["mountPath"]))]
+    (tmp_path / "declared").write_text(secret["stringData"][item["key"]])
+    [declared] = load_declared_keys(tmp_path / "declared")
+    assert declared.key.get_secret_value() == secret["stringData"]["smoke-test-key"]
+    assert KEY_PATTERN.fullmatch(declared.key.get_secret_value())
+    assert {s.value for s in declared.scopes} == {"submit", "read"}
+    [test_pod] = [o for o in objects if o["kind"] == "Pod" and o["metadata"]["name"].endswith("-smoke-test")]
+    [test_env] = [e for e in test_pod["spec"]["containers"][0]["env"] if e["name"] == "REELSCOPE_API_KEY"]
+    assert test_env["valueFrom"]["secretKeyRef"] == {"name": reference["name"], "key": "smoke-test-key"}
+    external = render(helm, "--set", "apiKeys.existingSecret=keys")
+    assert not [o for o in external if o["kind"] == "Secret" and o["metadata"]["name"].endswith("-api-keys")]
+    deployment = named(external, "Deployment", f"{RELEASE}-reelscope-ingest")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    [env_var] = [e for e in container["env"] if e["name"] == "REELSCOPE_API_KEY_PEPPER"]
+    assert env_var["valueFrom"]["secretKeyRef"] == {"name": "keys", "key": "pepper"}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from reelscope_cli.client import ApiClient
-from reelscope_cli.samples import make_corrupt_clip, make_test_clip
+from reelscope_cli.samples import make_garbled_clip, make_test_clip
 from reelscope_cli.stack.settings import StackSettings
 
 from .conftest import helm_binary
@@ -42,11 +42,18 @@ def render_test_hook(*overrides: str) -> dict[str, dict[str, object]]:
     return {doc["kind"]: doc for doc in hooks}
 
 
-def run_script(api_url: str, tmp_path: Path, timeout_s: float, **extra: str) -> subprocess.CompletedProcess[str]:
+UNUSED_KEY = "rsk_000000000000_" + "0" * 43
+"""A well-formed key for runs that never reach an API."""
+
+
+def run_script(
+    api_url: str, tmp_path: Path, timeout_s: float, api_key: str = UNUSED_KEY, **extra: str
+) -> subprocess.CompletedProcess[str]:
     """The script as the Pod runs it: the same interpreter, settings only from the environment."""
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "REELSCOPE_API_URL": api_url,
+        "REELSCOPE_API_KEY": api_key,
         "REELSCOPE_SMOKE_TIMEOUT_S": str(timeout_s),
         "REELSCOPE_SMOKE_WORKDIR": str(tmp_path),
         **extra,
@@ -61,6 +68,11 @@ def run_script(api_url: str, tmp_path: Path, timeout_s: float, **extra: str) -> 
     )
 
 
+def stack_key(stack: StackSettings) -> str:
+    """The stack's own API key, given to the script as the Pod gets the chart's smoke-test key."""
+    return stack.api_key_file.read_text().strip()
+
+
 def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,7 +83,7 @@ def unused_port() -> int:
 @pytest.mark.e2e
 def test_smoke_script_passes_on_the_running_stack(local_stack: StackSettings, tmp_path: Path) -> None:
     """Against the real pipeline the script exits 0 and prints the completed job's id and its 32-hex trace id."""
-    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=240)
+    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=240, api_key=stack_key(local_stack))
     assert result.returncode == 0, result.stdout + result.stderr
     job_ids = re.findall(r"submitted job ([0-9a-f]{32})", result.stdout)
     assert len(job_ids) == 1, result.stdout
@@ -83,11 +95,17 @@ def test_smoke_script_passes_on_the_running_stack(local_stack: StackSettings, tm
 @pytest.mark.e2e
 def test_smoke_script_reports_a_failed_job_with_its_reason(local_stack: StackSettings, tmp_path: Path) -> None:
     """When the job fails (a corrupt upload), the script exits 1 and prints the stage and reason the API reports."""
-    corrupt = make_corrupt_clip(tmp_path / "broken.mp4", make_test_clip(tmp_path / "good.mp4"))
-    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=120, REELSCOPE_SMOKE_CLIP=str(corrupt))
+    corrupt = make_garbled_clip(tmp_path / "broken.mp4", make_test_clip(tmp_path / "good.mp4"))
+    result = run_script(
+        local_stack.ingest_url,
+        tmp_path,
+        timeout_s=120,
+        REELSCOPE_SMOKE_CLIP=str(corrupt),
+        api_key=stack_key(local_stack),
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     job_id = re.findall(r"submitted job ([0-9a-f]{32})", result.stdout)[0]
-    with ApiClient(local_stack.ingest_url) as api:
+    with ApiClient.for_stack(local_stack) as api:
         failure = api.job(job_id)["failure"]
     assert failure, f"job {job_id} did not fail"
     expected = f"FAILED: job {job_id} failed in stage {failure['stage']} ({failure['category']}): {failure['reason']}"
@@ -99,7 +117,13 @@ def test_smoke_script_timeout_names_the_stage(local_stack: StackSettings, tmp_pa
     """With a timeout shorter than the job, the script exits 2 saying which stage the job was in."""
     # The generated 2 s clip can go through the whole pipeline within a second: submit a longer one.
     clip = make_test_clip(tmp_path / "long.mp4", size="1280x720", duration_s=30)
-    result = run_script(local_stack.ingest_url, tmp_path, timeout_s=1, REELSCOPE_SMOKE_CLIP=str(clip))
+    result = run_script(
+        local_stack.ingest_url,
+        tmp_path,
+        timeout_s=1,
+        REELSCOPE_SMOKE_CLIP=str(clip),
+        api_key=stack_key(local_stack),
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     pattern = (
         r"FAILED: job [0-9a-f]{32} did not finish in time: still (queued|processing), "
@@ -131,6 +155,18 @@ def test_smoke_script_refuses_a_missing_url(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.e2e
+def test_smoke_script_without_a_valid_key_fails_with_the_apis_401(local_stack: StackSettings, tmp_path: Path) -> None:
+    """No REELSCOPE_API_KEY: exit 3 naming it; a key the API does not know: exit 1 with the API's 401 problem."""
+    missing = run_script(local_stack.ingest_url, tmp_path, timeout_s=30, api_key="")
+    assert missing.returncode == 3, missing.stdout + missing.stderr
+    assert "REELSCOPE_API_KEY is not set" in missing.stderr
+    unknown = run_script(local_stack.ingest_url, tmp_path, timeout_s=60)
+    assert unknown.returncode == 1, unknown.stdout + unknown.stderr
+    assert "POST /v1/jobs was refused (401)" in unknown.stderr
+    assert "unauthenticated" in unknown.stderr
+
+
 @pytest.mark.unit
 def test_test_hook_runs_this_script_against_the_ingest_service() -> None:
     """The rendered hook mounts this very file (byte for byte), runs it from the mount in the transcode image and
@@ -145,9 +181,11 @@ def test_test_hook_runs_this_script_against_the_ingest_service() -> None:
     assert volume["configMap"]["name"] == config_map["metadata"]["name"]  # type: ignore[index]
     assert container["command"] == ["python", f"{mount['mountPath']}/smoke_test.py"]
     assert container["image"].rsplit(":", 1)[0].endswith("/transcode")
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") or e.get("valueFrom") for e in container["env"]}
     assert env["REELSCOPE_API_URL"] == "http://rs-reelscope-ingest:8181"
     assert env["REELSCOPE_SMOKE_TIMEOUT_S"] == "120"
+    # The chart's generated smoke-test key, which ingest declares (test_cluster_wiring checks the pairing).
+    assert env["REELSCOPE_API_KEY"] == {"secretKeyRef": {"name": "rs-reelscope-api-keys", "key": "smoke-test-key"}}
     assert spec["restartPolicy"] == "Never"
     for obj in (config_map, pod):
         annotations: dict[str, str] = obj["metadata"]["annotations"]  # type: ignore[index]

@@ -93,6 +93,11 @@ the pod's Kubernetes identity from the downward API, then the user's extra varia
   value: 0.0.0.0
 - name: REELSCOPE_PORT
   value: {{ .c.port | quote }}
+- name: REELSCOPE_API_KEY_PEPPER
+  valueFrom:
+    secretKeyRef: {name: {{ include "reelscope.apiKeysSecret" .ctx }}, key: pepper}
+- name: REELSCOPE_API_KEYS_FILE
+  value: /etc/reelscope/api-keys/declared-keys
 {{ include "reelscope.databaseEnv" .ctx }}
 {{- else }}
 {{- if eq .component "notification" }}
@@ -261,6 +266,9 @@ spec:
             {{- if $sqliteIngest }}
             - {name: database, mountPath: /var/lib/reelscope/db}
             {{- end }}
+            {{- if eq .component "ingest" }}
+            - {name: api-keys, mountPath: /etc/reelscope/api-keys, readOnly: true}
+            {{- end }}
       volumes:
         # The root filesystem is read-only: scratch space for uploads and media, and /tmp.
         - name: scratch
@@ -271,4 +279,16 @@ spec:
         - name: database
           persistentVolumeClaim: {claimName: {{ include "reelscope.fullname" .ctx }}-database}
         {{- end }}
+        {{- if eq .component "ingest" }}
+        # Declared API keys (the helm test key among them): a file, so no key is in the pod's environment.
+        - name: api-keys
+          secret:
+            secretName: {{ include "reelscope.apiKeysSecret" .ctx }}
+            items: [{key: declared-keys, path: declared-keys}]
+        {{- end }}
+{{- end }}
+
+{{/* The Secret holding the API key pepper, the declared keys and the smoke-test key. */}}
+{{- define "reelscope.apiKeysSecret" -}}
+{{- .Values.apiKeys.existingSecret | default (printf "%s-api-keys" (include "reelscope.fullname" .)) }}
 {{- end }}

@@ -42,7 +42,7 @@
 {{- /* A namespaced lookup (the release's default ServiceAccount), so users whose rights end at the namespace can
 install: a cluster-scoped one would be Forbidden and abort the render. */}}
 {{- if (lookup "v1" "ServiceAccount" .Release.Namespace "default") }}
-{{- range $secret := list $v.webhooks.existingSecret $v.rabbitmq.existingSecret $v.database.existingSecret $v.storage.existingSecret $v.observability.alertmanager.existingSecret $v.observability.grafana.existingSecret }}
+{{- range $secret := list $v.apiKeys.existingSecret $v.webhooks.existingSecret $v.rabbitmq.existingSecret $v.database.existingSecret $v.storage.existingSecret $v.observability.alertmanager.existingSecret $v.observability.grafana.existingSecret }}
 {{- if and $secret (not (lookup "v1" "Secret" $.Release.Namespace $secret)) }}
 {{- fail (printf "Secret %q (named in the values) does not exist in namespace %s: create it before installing" $secret $.Release.Namespace) }}
 {{- end }}

@@ -4,6 +4,7 @@ API exactly as the `reelscope` CLI does, wait for the job to complete and check 
 
 Standard library only, so it runs in any image with Python and ffmpeg. Settings come from the environment:
   REELSCOPE_API_URL              the ingest API's base URL (required), e.g. http://rs-reelscope-ingest:8080
+  REELSCOPE_API_KEY              an API key with the submit and read scopes (required; the chart declares one)
   REELSCOPE_SMOKE_TIMEOUT_S      how long the whole test may take, waiting for the API included (default 300)
   REELSCOPE_SMOKE_HTTP_TIMEOUT_S bound on one HTTP request (default 30)
   REELSCOPE_SMOKE_WORKDIR        where the clip is written (default: the system's temporary directory)
@@ -41,10 +42,12 @@ def say(message: str) -> None:
     print(f"smoke-test: {message}", flush=True)
 
 
-def setting(name: str, default: str | None = None) -> str:
+def setting(
+    name: str, default: str | None = None, what: str = "the ingest API's base URL, e.g. http://reelscope-ingest:8080"
+) -> str:
     value = os.environ.get(name, "").strip() or default
     if value is None:
-        raise SmokeFailed(f"{name} is not set: give the ingest API's base URL, e.g. http://reelscope-ingest:8080", 3)
+        raise SmokeFailed(f"{name} is not set: give {what}", 3)
     return value
 
 
@@ -82,11 +85,12 @@ def make_clip(target: Path) -> Path:
 class Api:
     """The two calls the test needs: POST /v1/jobs (multipart, as `reelscope submit`) and GET /v1/jobs/{id}."""
 
-    def __init__(self, base_url: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, timeout_s: float, api_key: str) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise SmokeFailed(f"REELSCOPE_API_URL={base_url!r} is not an http(s) URL", 3)
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self._api_key = api_key
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "") -> tuple[int, Any]:
         """Status and decoded JSON body (or text) of one request; connection problems raise URLError/OSError."""
@@ -94,6 +98,8 @@ class Api:
         if content_type:
             request.add_header("Content-Type", content_type)
         request.add_header("Accept", "application/json")
+        if path.startswith("/v1/"):  # the health endpoints need no key
+            request.add_header("Authorization", f"Bearer {self._api_key}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 - http(s) only
                 status, raw = response.status, response.read()
@@ -182,7 +188,11 @@ def check(job: dict[str, Any]) -> str:
 
 
 def run() -> None:
-    api = Api(setting("REELSCOPE_API_URL"), seconds("REELSCOPE_SMOKE_HTTP_TIMEOUT_S", 30))
+    api = Api(
+        setting("REELSCOPE_API_URL"),
+        seconds("REELSCOPE_SMOKE_HTTP_TIMEOUT_S", 30),
+        setting("REELSCOPE_API_KEY", what="an API key with the submit and read scopes"),
+    )
     timeout_s = seconds("REELSCOPE_SMOKE_TIMEOUT_S", 300)
     started = time.monotonic()
     deadline = started + timeout_s

@@ -9,6 +9,8 @@ from typing import Any, Self
 
 import httpx
 
+from reelscope_cli.stack.settings import StackSettings
+
 TERMINAL = {"completed", "failed", "cancelled"}
 STAGE_MARKS = {"pending": "·", "running": "…", "succeeded": "✓", "skipped": "-", "failed": "✗", "cancelled": "⊘"}
 
@@ -51,8 +53,20 @@ def _expect(response: httpx.Response, status: int, failure: str) -> dict[str, An
 class ApiClient(_Closing):
     """Calls `/v1/jobs` on one ingest instance."""
 
-    def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
+    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+
+    @classmethod
+    def for_stack(cls, settings: StackSettings, timeout_s: float = 30.0) -> "ApiClient":
+        """A client of a local stack, with the key `reelscope-stack up` made for it."""
+        try:
+            key = settings.api_key_file.read_text().strip()
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"no API key at {settings.api_key_file}: start the stack (`make up`) or set REELSCOPE_API_KEY"
+            ) from None
+        return cls(settings.ingest_url, key, timeout_s)
 
     def submit(self, path: Path, webhook_url: str | None = None, hls: bool | None = None) -> dict[str, Any]:
         data = {"webhook_url": webhook_url} if webhook_url else {}

@@ -61,7 +61,7 @@ def main() -> int:
     up(settings)
     clip = make_speech_clip(settings.run_dir / "demo" / "sample.mp4")
     print(f"Sample clip: {clip} (says: “{DEMO_SENTENCE}”)\n")
-    api = ApiClient(settings.ingest_url)
+    api = ApiClient.for_stack(settings)
     accepted = api.submit(clip, hls=True)
     job_id, trace_id = accepted["job_id"], accepted["trace_id"]
     print(f"Submitted job {job_id} (trace {trace_id})")

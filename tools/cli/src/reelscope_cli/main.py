@@ -16,7 +16,13 @@ from reelscope_cli.stack.settings import StackSettings
 
 
 def _api() -> ApiClient:
-    return ApiClient(os.environ.get("REELSCOPE_API_URL", StackSettings().ingest_url))
+    """The API at REELSCOPE_API_URL (default: the local stack) with REELSCOPE_API_KEY; without a key, the local
+    stack's own key, sent to the local stack only (never to another deployment)."""
+    stack = StackSettings()
+    url, key = os.environ.get("REELSCOPE_API_URL", stack.ingest_url), os.environ.get("REELSCOPE_API_KEY")
+    if key is None and url.rstrip("/") == stack.ingest_url:
+        return ApiClient.for_stack(stack)
+    return ApiClient(url, key)
 
 
 def trace_id_of(job: dict[str, Any]) -> str:

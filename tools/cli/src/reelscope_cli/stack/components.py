@@ -4,7 +4,9 @@ import json
 import os
 import re
 import secrets
+import string
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from reelscope_cli.stack.processes import Component, http_ok, port_open
@@ -147,15 +149,38 @@ def service_env(s: StackSettings, name: str) -> dict[str, str]:
 LOCAL_WEBHOOK_NETWORKS = {"REELSCOPE_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"])}
 
 
+def _private_file(path: Path, make: Callable[[], str]) -> Path:
+    """A file made once (mode 0600) with `make()`'s text, kept across restarts of the stack."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(make())
+    return path
+
+
 def webhook_signing_secrets_file(s: StackSettings) -> Path:
     """The run dir's webhook signing secrets (a JSON list), made once per run dir, readable by its owner only;
     tests read it to verify deliveries."""
-    path = s.run_dir / "webhook-signing-secrets.json"
-    if not path.exists():
-        s.run_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps([secrets.token_hex(32)]))
-    return path
+    return _private_file(s.run_dir / "webhook-signing-secrets.json", lambda: json.dumps([secrets.token_hex(32)]))
+
+
+def api_key_pepper_file(s: StackSettings) -> Path:
+    """The run dir's API key pepper (REELSCOPE_API_KEY_PEPPER_FILE)."""
+    return _private_file(s.run_dir / "api-key-pepper", lambda: secrets.token_hex(32))
+
+
+def new_api_key() -> str:
+    """A fresh key in the form ingest accepts (rsk_<12 of a-z 0-9>_<43 of the URL-safe alphabet>)."""
+    key_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+    return f"rsk_{key_id}_{secrets.token_urlsafe(32)}"
+
+
+def declared_api_keys_file(s: StackSettings) -> Path:
+    """The run dir's declared keys (REELSCOPE_API_KEYS_FILE): the stack's own key, with every scope; the key
+    itself is in `s.api_key_file`, where the CLI and the tests read it."""
+    key = _private_file(s.api_key_file, new_api_key).read_text().strip()
+    declared = [{"name": "local-stack", "tenant": "default", "scopes": ["submit", "read", "admin"], "key": key}]
+    return _private_file(s.run_dir / "api-keys.json", lambda: json.dumps(declared))
 
 
 def services(s: StackSettings) -> list[Component]:
@@ -163,6 +188,12 @@ def services(s: StackSettings) -> list[Component]:
         service_env(s, "ingest")
         | LOCAL_WEBHOOK_NETWORKS
         | {
+            "REELSCOPE_API_KEY_PEPPER_FILE": str(api_key_pepper_file(s)),
+            "REELSCOPE_API_KEYS_FILE": str(declared_api_keys_file(s)),
+            # One key drives the fault suite's 1000 jobs and the benchmarks: the production defaults (60 a
+            # minute, 20 unfinished) would turn them into a test of the limits (which have their own tests).
+            "REELSCOPE_SUBMISSIONS_PER_MINUTE": os.environ.get("REELSCOPE_SUBMISSIONS_PER_MINUTE", "100000"),
+            "REELSCOPE_MAX_CONCURRENT_JOBS": os.environ.get("REELSCOPE_MAX_CONCURRENT_JOBS", "100000"),
             "REELSCOPE_PORT": str(s.ingest_port),
             "REELSCOPE_DATABASE_URL": os.environ.get(
                 # The name dates from before migrations (schema v2); ingest now upgrades it in place (docs/database.md).

@@ -43,6 +43,7 @@ def print_urls(s: StackSettings) -> None:
             [
                 "",
                 f"  Ingest API           {s.ingest_url}  (POST /v1/jobs with multipart field 'file')",
+                f"  API key              in {s.api_key_file}  (Authorization: Bearer <it>; `reelscope` reads it)",
                 f"  API docs             {s.ingest_url}/docs",
                 f"  Prometheus           {s.prometheus_url}",
                 f"  RabbitMQ management  http://127.0.0.1:{s.rabbitmq_management_port}  (guest/guest)",

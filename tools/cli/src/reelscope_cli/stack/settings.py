@@ -51,6 +51,11 @@ class StackSettings(BaseSettings):
         return self.run_dir / "storage"
 
     @property
+    def api_key_file(self) -> Path:
+        """The stack's API key (made by `reelscope-stack up`, readable by its owner only)."""
+        return self.run_dir / "api-key"
+
+    @property
     def ingest_url(self) -> str:
         return f"http://127.0.0.1:{self.ingest_port}"
 
