@@ -58,6 +58,8 @@ QUEUE_UNAVAILABLE = ProblemType("queue_unavailable", 503, "Job queue unavailable
 STORAGE_UNAVAILABLE = ProblemType("storage_unavailable", 503, "Storage unavailable")
 # Protocol-level errors any request can get.
 VALIDATION_ERROR = ProblemType("validation_error", 422, "Request validation failed")
+# What FastAPI's own HTTPException(400) for a JSON body it cannot decode becomes (error_handlers._http_kind).
+BAD_REQUEST = ProblemType("bad_request", 400, "Bad Request")
 NOT_FOUND = ProblemType("not_found", 404, "Not found")
 METHOD_NOT_ALLOWED = ProblemType("method_not_allowed", 405, "Method not allowed")
 INTERNAL_ERROR = ProblemType("internal_error", 500, "Internal server error")

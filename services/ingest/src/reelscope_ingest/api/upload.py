@@ -67,7 +67,8 @@ class _Collector:
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
-        self._headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode("utf-8", "replace")
+        # latin-1 keeps the raw bytes (parse_options_header encodes back to latin-1); names are decoded as UTF-8 after
+        self._headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode("latin-1")
         self._header_field = self._header_value = b""
 
     def on_headers_finished(self) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from reelscope_ingest.api.auth import AdminDep
 from reelscope_ingest.api.deps import StateDep
 from reelscope_ingest.api.problems import (
+    BAD_REQUEST,
     INSUFFICIENT_SCOPE,
     KEY_NOT_FOUND,
     UNAUTHENTICATED,
@@ -90,7 +91,7 @@ async def list_keys(state: StateDep, admin: AdminDep) -> list[KeyView]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=NewKey,
-    responses=problem_responses(*_AUTH, VALIDATION_ERROR),
+    responses=problem_responses(*_AUTH, BAD_REQUEST, VALIDATION_ERROR),
 )
 async def create_key(request: KeyRequest, state: StateDep, admin: AdminDep) -> NewKey:
     """Make a key; the answer holds it once (store it: it cannot be shown again)."""
