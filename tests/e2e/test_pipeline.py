@@ -1,5 +1,6 @@
-"""End to end on the local stack: three jobs (two good clips, one corrupt file) through real RabbitMQ,
-ffmpeg, pocketsphinx, the collector and Prometheus; every assertion reads what the collector exported."""
+"""End to end on the local stack: three jobs (two good clips, one garbled file that passes ingest's content
+check and fails in transcode) through real RabbitMQ, ffmpeg, pocketsphinx, the collector and Prometheus;
+every assertion reads what the collector exported."""
 
 import json
 import sqlite3
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from reelscope_cli.client import ApiClient, PrometheusClient
 from reelscope_cli.otlp_files import LogRecord, SpanRecord, read_logs, read_spans
-from reelscope_cli.samples import DEMO_SENTENCE, make_corrupt_clip, make_speech_clip
+from reelscope_cli.samples import DEMO_SENTENCE, make_garbled_clip, make_speech_clip
 from reelscope_cli.stack.settings import StackSettings
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +63,7 @@ def run(
         make_speech_clip(media / "one.mp4", DEMO_SENTENCE),
         make_speech_clip(media / "two.mp4", SECOND_SENTENCE, "854x480"),
     ]
-    corrupt = make_corrupt_clip(media / "broken.mp4", clips[0])
+    corrupt = make_garbled_clip(media / "broken.mp4", clips[0])  # probes fine (ingest takes it), decodes to nothing
     with ApiClient.for_stack(local_stack) as api:
         accepted = [api.submit(path, url) for path in [*clips, corrupt]]
         finals = [api.wait(a["job_id"], timeout_s=240) for a in accepted]
@@ -100,7 +101,7 @@ def test_good_jobs_complete_and_corrupt_job_fails_with_reason(run: Run) -> None:
     assert bad["status"] == "failed"
     assert bad["failure"]["stage"] == "transcode"
     assert bad["failure"]["category"] == "invalid_input"
-    assert bad["failure"]["reason"].startswith(("not a media file", "input container is truncated or corrupt"))
+    assert bad["failure"]["reason"].startswith("input is corrupt: its container is readable but no picture")
 
 
 def test_transcripts_contain_most_spoken_words(run: Run) -> None:
