@@ -126,7 +126,8 @@ async def test_a_job_is_visible_only_to_its_tenant(
         assert (await http.delete(f"/v1/jobs/{job_id}")).status_code == 404
 
         await authorize(http, app, tenant="a")
-        assert (await http.get(f"/v1/jobs/{job_id}")).json()["status"] == "queued"  # b's DELETE changed nothing
+        # b's DELETE changed nothing (a stack sharing the test broker may have run the job meanwhile, never cancel it)
+        assert (await http.get(f"/v1/jobs/{job_id}")).json()["status"] != "cancelled"
 
 
 def _command(database_url: str) -> Callable[..., subprocess.CompletedProcess[str]]:

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractQueue
 from reelscope_cli.samples import make_image, make_text_file
-from reelscope_contracts import RoutingKey
+from reelscope_contracts import JobFailed, JobOwner, JobSubmitted, RoutingKey, StageName
+from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_messaging import Broker
 from reelscope_messaging.testing import private_queue
@@ -61,14 +62,24 @@ async def test_the_rate_limit_answers_429_with_retry_after(
 async def test_too_many_unfinished_jobs_answers_429(
     settings: IngestSettings, telemetry: CapturedTelemetry, media: bytes
 ) -> None:
-    """With max_concurrent_jobs=1 and its first job still queued (no worker runs here), the second is refused."""
+    """With max_concurrent_jobs=1 and one job of the key still queued, the next submission is refused; once that
+    job has ended, a submission is accepted again."""
     async with running_app(settings, telemetry) as (app, http):
-        await authorize(http, app, max_concurrent_jobs=1)
-        assert (await _upload(http, media)).status_code == 202
+        key_id = await authorize(http, app, max_concurrent_jobs=1)
+        state: AppState = app.state.reelscope
+        # Recorded, not published: no worker of a stack sharing the test broker can end it behind our back.
+        owner = JobOwner(tenant="default", key_id=key_id)
+        unfinished = JobSubmitted(
+            job_id="unfinished", input_key="jobs/unfinished/input/a.mp4", original_filename="a.mp4",
+            input_size_bytes=1, owner=owner,
+        )  # fmt: skip
+        await state.store.create(unfinished, trace_id=None)
         refused = await _upload(http, media)
         assert refused.status_code == 429, refused.text
         assert refused.json()["code"] == "too_many_jobs"
         assert refused.headers["retry-after"] == "30"
+        await state.store.apply(JobFailed(job_id="unfinished", stage=StageName.TRANSCODE, reason="test"))
+        assert (await _upload(http, media)).status_code == 202
 
 
 async def test_the_storage_quota_bounds_the_upload_and_then_refuses(
