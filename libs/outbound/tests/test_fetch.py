@@ -6,13 +6,12 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import pytest
 from reelscope_outbound import (
     AddressRefused,
@@ -24,29 +23,13 @@ from reelscope_outbound import (
     download,
 )
 
+from .recording import RecordingBackend
+
 pytestmark = pytest.mark.unit
 
 BODY = bytes(range(256)) * 400  # 102,400 bytes
 LIMIT = 64 * 1024
 SLOW_CHUNKS = 100  # the slow route's bound: 100 x 0.1 s, well past any deadline used here
-
-
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Under the pinning: records where it is asked to dial, and connects nowhere."""
-
-    def __init__(self) -> None:
-        self.dialled: list[tuple[str, int]] = []
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.dialled.append((host, port))
-        raise httpcore.ConnectError("recording backend: not connecting")
 
 
 @dataclass

@@ -2,34 +2,17 @@
 
 import ipaddress
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 from reelscope_outbound import AddressRefused, IPAddress, PinnedBackend, UrlPolicy, pinned_client
 
+from .recording import RecordingBackend
+
 pytestmark = pytest.mark.unit
-
-
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Records where it is asked to dial, and connects nowhere."""
-
-    def __init__(self) -> None:
-        self.dialled: list[tuple[str, int]] = []
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.dialled.append((host, port))
-        raise httpcore.ConnectError("recording backend: not connecting")
 
 
 class RebindingResolver:
