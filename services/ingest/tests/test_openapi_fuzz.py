@@ -37,7 +37,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # The app runs in a thread of this process, and OpenTelemetry's span/trace id generator (and uvicorn) draw from
+    # the global `random` while Hypothesis draws a case; Hypothesis then blames the strategy for touching `random`,
+    # but only when the timing lines up (a flaky deprecation error, seen in CI). The draws are not ours to fix.
+    pytest.mark.filterwarnings(
+        "ignore:Do not use the `random` module inside strategies:hypothesis.errors.HypothesisDeprecationWarning"
+    ),
+]
 
 MAX_EXAMPLES = 30
 """Cases per operation and auth mode: 8 operations x 5 modes x 30 stays well under a minute on 2 cores."""
