@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
+from opentelemetry.trace import StatusCode
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from reelscope_outbound import DownloadFailed, DownloadTooLarge, OutboundRefused, UrlPolicy, download
 from reelscope_telemetry import get_logger
@@ -152,14 +153,20 @@ async def take_in(request: Request, state: AppState, job_id: str, allowance: All
 
 
 async def _check_content(path: Path, state: AppState) -> None:
-    try:
-        media = await check_upload(
-            path, allowed=state.settings.allowed_containers, timeout_s=state.settings.probe_timeout_s
-        )
-    except ContentRejected as exc:
-        log.info("upload refused: not accepted media", code=exc.code, reason=exc.reason)
-        raise ApiProblem(UNSUPPORTED_MEDIA, exc.reason) from None
-    except ProbeUnavailable as exc:
-        log.error("upload not checked: ffprobe unavailable", reason=exc.reason)
-        raise ApiProblem(MEDIA_PROBE_UNAVAILABLE, "the media check is unavailable; try again shortly") from None
+    # Its own span, as in transcode's: the job's trace shows what ffprobe costs (and the pipeline benchmark can
+    # tell orchestration from media work). A refused upload is the client's fault: not an error of the span.
+    with state.telemetry.tracer.start_as_current_span(
+        "ffprobe", record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            media = await check_upload(
+                path, allowed=state.settings.allowed_containers, timeout_s=state.settings.probe_timeout_s
+            )
+        except ContentRejected as exc:
+            log.info("upload refused: not accepted media", code=exc.code, reason=exc.reason)
+            raise ApiProblem(UNSUPPORTED_MEDIA, exc.reason) from None
+        except ProbeUnavailable as exc:
+            span.set_status(StatusCode.ERROR, exc.reason)
+            log.error("upload not checked: ffprobe unavailable", reason=exc.reason)
+            raise ApiProblem(MEDIA_PROBE_UNAVAILABLE, "the media check is unavailable; try again shortly") from None
     log.info("upload is media", container=media.container, streams=list(media.stream_types))
