@@ -32,9 +32,11 @@ async def test_an_accepted_upload_has_an_ffprobe_span_under_the_request(
     probes = [span for span in spans if span.name == "ffprobe"]
     assert len(probes) == 1
     probe = probes[0]
-    assert probe.parent is not None and probe.parent.span_id == server.context.span_id
+    assert probe.parent is not None
+    assert probe.parent.span_id == server.context.span_id
     assert probe.status.status_code is StatusCode.UNSET
-    assert probe.end_time is not None and probe.start_time is not None
+    assert probe.end_time is not None
+    assert probe.start_time is not None
     assert probe.end_time - probe.start_time > 1_000_000, "ffprobe ran for less than a millisecond: did it run?"
 
 
