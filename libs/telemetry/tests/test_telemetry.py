@@ -195,7 +195,7 @@ def test_shutdown_flushes_pending_spans_and_logs() -> None:
         "flush",
         distribution="reelscope-telemetry",
         span_exporter=spans,
-        metric_reader=InMemoryMetricReader(),
+        metric_readers=[InMemoryMetricReader()],
         log_exporter=logs,
         synchronous=False,
     )

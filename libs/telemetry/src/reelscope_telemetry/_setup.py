@@ -4,6 +4,7 @@ within a bounded time even when the collector is unreachable."""
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import _logs, metrics, trace
@@ -15,7 +16,7 @@ from opentelemetry.sdk._logs.export import (
     SimpleLogRecordProcessor,
 )
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
@@ -24,6 +25,7 @@ from opentelemetry.trace import Tracer
 from reelscope_telemetry import _exporters
 from reelscope_telemetry._job import JobIdSpanProcessor
 from reelscope_telemetry._logging import configure_logging
+from reelscope_telemetry._prometheus import PrometheusEndpoint
 from reelscope_telemetry._redact_export import RedactingLogRecordProcessor, RedactingSpanExporter
 from reelscope_telemetry._resource import build_resource
 from reelscope_telemetry.instruments import Instruments, create_instruments
@@ -43,6 +45,8 @@ class Telemetry:
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     logger_provider: LoggerProvider | None = None
+    prometheus: PrometheusEndpoint | None = None
+    """The `/metrics` endpoint, when `OTEL_METRICS_EXPORTER` names `prometheus`."""
     _shut_down: bool = field(default=False, repr=False)
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
@@ -60,6 +64,8 @@ class Telemetry:
             worker.start()
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
+        if self.prometheus is not None:
+            self.prometheus.close()
 
 
 def sdk_disabled() -> bool:
@@ -72,7 +78,7 @@ def build_telemetry(
     *,
     distribution: str,
     span_exporter: SpanExporter,
-    metric_reader: MetricReader,
+    metric_readers: Sequence[MetricReader],
     log_exporter: LogRecordExporter,
     synchronous: bool = False,
 ) -> Telemetry:
@@ -87,7 +93,7 @@ def build_telemetry(
     tracer_provider.add_span_processor(
         SimpleSpanProcessor(span_exporter) if synchronous else BatchSpanProcessor(span_exporter)
     )
-    meter_provider = MeterProvider(resource=resource, metric_readers=[metric_reader], shutdown_on_exit=False)
+    meter_provider = MeterProvider(resource=resource, metric_readers=list(metric_readers), shutdown_on_exit=False)
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     logger_provider.add_log_record_processor(RedactingLogRecordProcessor())  # first: the exporter sees it masked
     logger_provider.add_log_record_processor(
@@ -104,6 +110,21 @@ def build_telemetry(
         meter_provider=meter_provider,
         logger_provider=logger_provider,
     )
+
+
+def exporting_telemetry(service_name: str, distribution: str) -> Telemetry:
+    """`build_telemetry` around the exporters the standard variables choose (OTLP, and the metric readers of
+    `OTEL_METRICS_EXPORTER`); not global, so benchmarks measure exactly what `init_telemetry` installs."""
+    readers = _exporters.metric_readers()
+    telemetry = build_telemetry(
+        service_name,
+        distribution=distribution,
+        span_exporter=_exporters.span_exporter(),
+        metric_readers=readers.readers,
+        log_exporter=_exporters.log_exporter(),
+    )
+    telemetry.prometheus = readers.prometheus
+    return telemetry
 
 
 def init_telemetry(service_name: str, *, distribution: str | None = None) -> Telemetry:
@@ -126,13 +147,7 @@ def init_telemetry(service_name: str, *, distribution: str | None = None) -> Tel
             meter=meter,
             instruments=create_instruments(meter),
         )
-    telemetry = build_telemetry(
-        service_name,
-        distribution=distribution,
-        span_exporter=_exporters.span_exporter(),
-        metric_reader=PeriodicExportingMetricReader(_exporters.metric_exporter()),
-        log_exporter=_exporters.log_exporter(),
-    )
+    telemetry = exporting_telemetry(service_name, distribution)
     if not (telemetry.tracer_provider and telemetry.meter_provider and telemetry.logger_provider):
         raise RuntimeError("build_telemetry returned no providers")
     trace.set_tracer_provider(telemetry.tracer_provider)

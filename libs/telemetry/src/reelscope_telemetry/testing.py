@@ -68,7 +68,7 @@ def capture_telemetry(service_name: str = "test-service") -> Iterator[CapturedTe
         service_name,
         distribution="reelscope-telemetry",
         span_exporter=spans,
-        metric_reader=reader,
+        metric_readers=[reader],
         log_exporter=logs,
         synchronous=True,
     )
