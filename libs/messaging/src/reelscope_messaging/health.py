@@ -1,15 +1,16 @@
 """A small HTTP port for workers: `/healthz` (alive) and `/readyz` (connected and consuming, and not stopping),
-for `make up`'s readiness wait and for Kubernetes probes."""
+for `make up`'s readiness wait and for Kubernetes probes; `/debug/profile` too when profiling is enabled (profiling.py).
+Never expose this port outside the cluster."""
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 
 class Readiness(StrEnum):
@@ -29,8 +30,11 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def health_server(host: str, port: int, readiness: Callable[[], Readiness]) -> uvicorn.Server:
-    """Build (not start) the health server; `await server.serve()` runs it, `should_exit` stops it."""
+def health_server(
+    host: str, port: int, readiness: Callable[[], Readiness], extra_routes: Sequence[BaseRoute] = ()
+) -> uvicorn.Server:
+    """Build (not start) the health server, with `extra_routes` (the profile route) beside the probes;
+    `await server.serve()` runs it, `should_exit` stops it."""
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -39,6 +43,6 @@ def health_server(host: str, port: int, readiness: Callable[[], Readiness]) -> u
         state = readiness()
         return JSONResponse({"status": state.value}, status_code=200 if state is Readiness.READY else 503)
 
-    app = Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    app = Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz), *extra_routes])
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     return _EmbeddedServer(config)

@@ -6,8 +6,9 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from reelscope_contracts import JobEvent, QueueSpec, StageName
 from reelscope_telemetry import Telemetry, get_logger, init_telemetry
 
@@ -16,18 +17,25 @@ from reelscope_messaging.cancellation import CancellationWatch, MarkerCheck
 from reelscope_messaging.consumer import Consumer, FailurePolicy, Handler
 from reelscope_messaging.health import Readiness, health_server
 from reelscope_messaging.idempotency import CompletionLedger
+from reelscope_messaging.profiling import LoopProfiler, WorkerProfilingSettings, profile_route
 from reelscope_messaging.progress import ProgressReporter
 from reelscope_messaging.settings import BrokerSettings, ShutdownSettings
 
 log = get_logger(__name__)
 
 
-class WorkerSettings(BrokerSettings, ShutdownSettings):
-    """Settings every worker has: the broker's, plus where its health port listens."""
+class WorkerSettings(BrokerSettings, ShutdownSettings, WorkerProfilingSettings):
+    """Settings every worker has: the broker's, plus where its health port listens (and whether it profiles)."""
 
     health_host: str = Field(default="127.0.0.1")
     health_port: int = Field(default=0, ge=0, le=65535, description="0 disables the health port")
     progress_interval_s: float = Field(default=1.0, gt=0, description="At most one progress event per job this often")
+
+    @model_validator(mode="after")
+    def _profiling_needs_the_health_port(self) -> Self:
+        if self.profiling_enabled and not self.health_port:
+            raise ValueError("REELSCOPE_PROFILING_ENABLED=true needs the health port (REELSCOPE_HEALTH_PORT)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,10 @@ async def serve(spec: WorkerSpec, settings: WorkerSettings, telemetry: Telemetry
         return Readiness.READY if broker.is_connected and consumer is not None else Readiness.NOT_READY
 
     if settings.health_port:
-        server = health_server(settings.health_host, settings.health_port, readiness)
+        profiling = (
+            [profile_route(LoopProfiler(spec.service_name), settings.token)] if settings.profiling_enabled else []
+        )
+        server = health_server(settings.health_host, settings.health_port, readiness, profiling)
         server_task = asyncio.create_task(server.serve())
     try:
         if await connect_with_retry(broker, stop):

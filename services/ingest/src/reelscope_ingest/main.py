@@ -8,12 +8,13 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from reelscope_contracts.topology import INGEST_EVENTS
 from reelscope_messaging import Broker, Consumer, FailurePolicy, connect_with_retry
+from reelscope_messaging.profiling import LoopProfiler
 from reelscope_storage import open_storage
 from reelscope_telemetry import Telemetry, get_logger
 
 from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.api.hardening import harden
-from reelscope_ingest.api.routes import health, jobs
+from reelscope_ingest.api.routes import debug, health, jobs
 from reelscope_ingest.api.routes import keys as key_routes
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.db import make_engine, make_sessionmaker
@@ -111,6 +112,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(key_routes.router)
+    if settings.profiling_enabled:  # off by default: then /debug/profile is absent (404), from the document too
+        app.state.profiler = LoopProfiler("ingest")
+        app.include_router(debug.router)
     harden(app, settings)
     FastAPIInstrumentor.instrument_app(
         app,

@@ -47,6 +47,7 @@ JOB_NOT_FOUND = ProblemType("job_not_found", 404, "Job not found")
 JOB_ALREADY_FINISHED = ProblemType("job_already_finished", 409, "Job already finished")
 # API keys (admin scope).
 KEY_NOT_FOUND = ProblemType("key_not_found", 404, "API key not found")
+PROFILE_IN_PROGRESS = ProblemType("profile_in_progress", 409, "A profile is already running")
 # Who is calling, and how much they may do (api/auth.py, api/quotas.py).
 UNAUTHENTICATED = ProblemType("unauthenticated", 401, "API key missing or not valid")
 INSUFFICIENT_SCOPE = ProblemType("insufficient_scope", 403, "API key lacks the scope")

@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from reelscope_messaging import BrokerSettings, ShutdownSettings
+from reelscope_messaging.profiling import ProfilingSettings
 from reelscope_outbound import OutboundSettings
 from reelscope_storage import StorageSettings
 
@@ -132,6 +133,7 @@ class IngestSettings(
     QuotaSettings,
     ContentCheckSettings,
     HttpSettings,
+    ProfilingSettings,
 ):
     """HTTP listener, storage, database, upload limits, the price used for cost estimates and the
     stuck-job deadline."""
