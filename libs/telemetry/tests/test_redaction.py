@@ -13,7 +13,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 from reelscope_telemetry import get_logger
 from reelscope_telemetry._logging import configure_logging
-from reelscope_telemetry._redact import BLOCKED_KEY_REGEX, SECRET_PATTERNS, mask_secrets, redact_value
+from reelscope_telemetry._redact import (
+    _SUSPECT,
+    BLOCKED_KEY_REGEX,
+    SECRET_PATTERNS,
+    escape_control,
+    mask_secrets,
+    redact_value,
+)
 from reelscope_telemetry._redact_export import RedactingSpanExporter
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
 
@@ -226,3 +233,25 @@ def test_objects_stringified_after_the_first_pass_are_masked_too() -> None:
         (line,) = cap.stdout_lines()
         otlp = _otlp_attributes(cap)
     assert line["broker"] == otlp["broker"] == "amqp://guest:****@broker:5672/"
+
+
+@pytest.mark.parametrize(("text", "secret", "masked"), CASES, ids=[p.name for p in SECRET_PATTERNS])
+def test_every_match_of_every_pattern_trips_the_fast_path_guard(text: str, secret: str, masked: str) -> None:
+    """Whatever any collector pattern matches, alone, trips the one-search guard, so full masking runs on it."""
+    matches = [m.group(0) for pattern in SECRET_PATTERNS for m in pattern.compiled.finditer(text)]
+    assert matches
+    assert all(_SUSPECT.search(match) for match in matches)
+    assert redact_value(text) == masked
+
+
+@pytest.mark.parametrize("code", [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029])
+def test_every_control_character_trips_the_fast_path_guard(code: int) -> None:
+    """Every character `escape_control` rewrites trips the guard, so no raw CR/LF/ESC reaches a log line."""
+    text = f"name{chr(code)}x"
+    assert redact_value(text) == escape_control(text) != text
+
+
+@pytest.mark.parametrize("text", ["transcode", "renditions/720p.mp4", "3f0c2a9e-5b1d-4c6e-9a7f-1d2e3c4b5a69", "café"])
+def test_common_values_come_back_as_the_same_object(text: str) -> None:
+    """A value with nothing to mask or escape is returned as is, no copy: what makes the common log line cheap."""
+    assert redact_value(text) is text

@@ -15,6 +15,7 @@ backend that shows a log body line by line.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from structlog.typing import EventDict, WrappedLogger
@@ -83,6 +84,10 @@ def _may_hold_secret(text: str) -> bool:
 
 _BLOCKED_KEY = re.compile(BLOCKED_KEY_REGEX)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# One search answers "could this string need masking or escaping?": the literals of `_may_hold_secret` and the
+# control characters. Almost every value logged (stages, ids, paths, numbers as text) has none of them, and
+# this runs for every field of every line three times (two log renderings and the OTLP copy), and per span.
+_SUSPECT = re.compile("[@=\x00-\x1f\x7f-\x9f\u2028\u2029]|eyJ|rsk_|whsec_|hooks\\.slack|(?i:bearer|basic)")
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # Fields whose multi-line text is made by Python, not by a user: secrets are masked, lines are kept.
@@ -108,6 +113,7 @@ def escape_control(text: str) -> str:
     return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
+@lru_cache(maxsize=4096)  # field and attribute names are few and repeat on every line
 def is_secret_key(key: str) -> bool:
     """Whether a field or attribute named `key` holds a credential (its whole value is masked)."""
     return _BLOCKED_KEY.search(key) is not None
@@ -117,8 +123,12 @@ def redact_value(value: Any, *, multiline: bool = False) -> Any:
     """`value` with secrets masked in every string, nested dicts and lists included, and values of
     credential-named keys masked whole; control characters escaped unless `multiline`."""
     if isinstance(value, str):
+        if _SUSPECT.search(value) is None:
+            return value
         masked = mask_secrets(value)
         return masked if multiline else escape_control(masked)
+    if value is None or isinstance(value, int | float):  # bool is an int
+        return value
     if isinstance(value, Mapping):
         return {k: MASK if is_secret_key(str(k)) else redact_value(v, multiline=multiline) for k, v in value.items()}
     if isinstance(value, list):

@@ -28,8 +28,14 @@ def _redacted_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]
     """A redacted copy, or None when nothing in `attributes` changes."""
     if not attributes:
         return None
-    redacted = {key: redact_field(key, value) for key, value in attributes.items()}
-    return redacted if redacted != dict(attributes) else None
+    redacted: dict[str, Any] | None = None
+    for key, value in attributes.items():
+        new = redact_field(key, value)
+        if new is not value and new != value:  # the common value comes back as itself: no copy, no comparison
+            if redacted is None:
+                redacted = dict(attributes)
+            redacted[key] = new
+    return redacted
 
 
 class RedactingLogRecordProcessor(LogRecordProcessor):
