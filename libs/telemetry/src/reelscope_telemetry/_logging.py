@@ -82,6 +82,23 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _OtlpHandler(LoggingHandler):
+    """OpenTelemetry's handler, minus the `trace_id`/`span_id` fields when they are the record's own ids: an OTLP
+    log record carries those natively (Loki shows them as its `trace_id`/`span_id` metadata), so the two strings
+    would only be encoded, redacted and shipped twice per line. Ids that differ (passed by hand) stay."""
+
+    def _get_attributes(self, record: logging.LogRecord) -> tuple[dict[str, Any], str | None]:
+        attributes, event_name = super()._get_attributes(record)
+        trace_id = attributes.get("trace_id")
+        if trace_id is not None:
+            ctx = trace.get_current_span().get_span_context()
+            if ctx.is_valid and trace_id == format(ctx.trace_id, "032x"):
+                del attributes["trace_id"]
+                if attributes.get("span_id") == format(ctx.span_id, "016x"):
+                    del attributes["span_id"]
+        return attributes, event_name
+
+
 def log_format_from_env() -> LogFormat:
     """`REELSCOPE_LOG_FORMAT=console` for humans at a terminal; JSON otherwise."""
     return "console" if os.environ.get("REELSCOPE_LOG_FORMAT", "json").lower() == "console" else "json"
@@ -146,7 +163,7 @@ def configure_logging(
     stdout_handler.addFilter(context_filter)
     root.addHandler(stdout_handler)
     if logger_provider is not None:
-        otlp_handler = LoggingHandler(logger_provider=logger_provider)
+        otlp_handler = _OtlpHandler(logger_provider=logger_provider)
         otlp_handler.addFilter(context_filter)
         root.addHandler(otlp_handler)
     root.setLevel(level_name)
