@@ -73,6 +73,40 @@ def sdk_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "false").strip().lower() == "true"
 
 
+def use_global_providers() -> bool:
+    """`REELSCOPE_TELEMETRY_PROVIDERS=global`: another SDK (the OpenTelemetry agent, `opentelemetry-instrument`)
+    has already installed the global providers; ours step aside (the API overhead benchmark measures the agent)."""
+    value = os.environ.get("REELSCOPE_TELEMETRY_PROVIDERS", "own").strip().lower()
+    if value not in ("own", "global"):
+        raise ValueError(f"REELSCOPE_TELEMETRY_PROVIDERS must be own or global, not {value!r}")
+    return value == "global"
+
+
+def global_telemetry(service_name: str) -> Telemetry:
+    """Handles on the SDK providers someone else installed globally; refuses to start when there are none
+    (the process would silently report nothing)."""
+    tracer_provider, meter_provider = trace.get_tracer_provider(), metrics.get_meter_provider()
+    logger_provider = _logs.get_logger_provider()
+    if not isinstance(tracer_provider, TracerProvider) or not isinstance(meter_provider, MeterProvider):
+        raise RuntimeError(
+            "REELSCOPE_TELEMETRY_PROVIDERS=global but no OpenTelemetry SDK is installed globally "
+            "(start the process under opentelemetry-instrument)"
+        )
+    sdk_logs = logger_provider if isinstance(logger_provider, LoggerProvider) else None
+    configure_logging(service_name, sdk_logs)  # replaces the agent's root handler by ours, on the same provider
+    meter = meter_provider.get_meter(INSTRUMENTATION_SCOPE)
+    return Telemetry(
+        service_name=service_name,
+        resource=tracer_provider.resource,
+        tracer=tracer_provider.get_tracer(INSTRUMENTATION_SCOPE),
+        meter=meter,
+        instruments=create_instruments(meter),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=sdk_logs,
+    )
+
+
 def build_telemetry(
     service_name: str,
     *,
@@ -131,7 +165,8 @@ def init_telemetry(service_name: str, *, distribution: str | None = None) -> Tel
     """Configure traces, metrics and logs for this process from the standard `OTEL_*` variables.
 
     Call once, first thing in a service's entry point; it sets the global providers, so libraries
-    instrumented later (FastAPI, httpx) report through them.
+    instrumented later (FastAPI, httpx) report through them. Under the OpenTelemetry agent, set
+    `REELSCOPE_TELEMETRY_PROVIDERS=global`: the agent's providers are used instead (`global_telemetry`).
     """
     distribution = distribution or f"reelscope-{service_name}"
     # Stable HTTP semantic conventions (http.server.request.duration in seconds, http.response.status_code)
@@ -147,6 +182,8 @@ def init_telemetry(service_name: str, *, distribution: str | None = None) -> Tel
             meter=meter,
             instruments=create_instruments(meter),
         )
+    if use_global_providers():
+        return global_telemetry(service_name)
     telemetry = exporting_telemetry(service_name, distribution)
     if not (telemetry.tracer_provider and telemetry.meter_provider and telemetry.logger_provider):
         raise RuntimeError("build_telemetry returned no providers")
