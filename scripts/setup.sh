@@ -8,7 +8,8 @@ cd "$repo"
 # docker-compose (v1) only validates docker-compose.yml in the tests; --no-install-recommends keeps the engine out.
 # shellcheck: actionlint runs it on the workflows' run: scripts.
 # postgresql: the ingest migration tests start their own server from its binaries (initdb, pg_ctl).
-packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose shellcheck postgresql)
+# wrk: the HTTP load generator of the ingest API overhead benchmark (tools/bench, api_overhead.py).
+packages=(rabbitmq-server ffmpeg prometheus prometheus-alertmanager flite docker-compose shellcheck postgresql wrk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
