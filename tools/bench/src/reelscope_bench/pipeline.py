@@ -15,6 +15,7 @@
 """
 
 import http.server
+import json
 import os
 import socketserver
 import subprocess
@@ -55,25 +56,54 @@ CHAIN = (
 )
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    """A webhook endpoint that accepts everything: the notification hop is real, its target costs nothing."""
+class Deliveries:
+    """Webhook deliveries received, by job id: the benchmark waits on these instead of polling the API (polling
+    ten times a second would load ingest, and the machine, with work that is not the pipeline's)."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.send_response(204)
-        self.end_headers()
+    def __init__(self) -> None:
+        self._arrived: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def _event(self, job_id: str) -> threading.Event:
+        with self._lock:
+            return self._arrived.setdefault(job_id, threading.Event())
+
+    def record(self, body: bytes) -> None:
+        try:
+            job_id = json.loads(body)["job_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        self._event(str(job_id)).set()
+
+    def wait(self, job_id: str, timeout_s: float) -> bool:
+        return self._event(job_id).wait(timeout_s)
+
+
+def _receiver(deliveries: Deliveries) -> type[http.server.BaseHTTPRequestHandler]:
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        """Accepts every delivery: the notification hop is real, its target costs next to nothing."""
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(204)
+            self.end_headers()
+            deliveries.record(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Receiver
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[str]:
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Receiver) as server:
+def webhook_receiver() -> Iterator[tuple[str, Deliveries]]:
+    """A local webhook endpoint (its URL) and what it received."""
+    deliveries = Deliveries()
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _receiver(deliveries)) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+            yield f"http://127.0.0.1:{server.server_address[1]}/hook", deliveries
         finally:
             server.shutdown()
 
@@ -164,19 +194,22 @@ def collect_traces(settings: StackSettings, trace_ids: list[str]) -> dict[str, l
         time.sleep(1.0)
 
 
-def _wait_notified(api: ApiClient, job_id: str) -> dict[str, Any]:
-    """The job once it is completed and its notification recorded (the end of its trace)."""
+def _wait_notified(api: ApiClient, deliveries: Deliveries, job_id: str) -> dict[str, Any]:
+    """The job once its webhook arrived and ingest recorded the notification (the end of its trace)."""
+    if not deliveries.wait(job_id, JOB_TIMEOUT_S):
+        job = api.job(job_id)
+        raise RuntimeError(f"benchmark job {job_id} not notified after {JOB_TIMEOUT_S:g} s: {job['status']}")
     deadline = time.monotonic() + JOB_TIMEOUT_S
     while True:
         job = api.job(job_id)
         if job["status"] in ("failed", "cancelled"):
             raise RuntimeError(f"benchmark job {job_id} {job['status']}: {job.get('failure')}")
-        stages = {stage["name"]: stage["status"] for stage in job["stages"]}
-        if job["status"] == "completed" and stages.get("notification") in ("succeeded", "failed", "skipped"):
+        notified = any(stage["name"] == "notification" and stage["status"] == "succeeded" for stage in job["stages"])
+        if job["status"] == "completed" and notified:  # ingest may record the completion after the webhook left
             return job
         if time.monotonic() > deadline:
-            raise TimeoutError(f"benchmark job {job_id} still {job['status']} after {JOB_TIMEOUT_S:g} s")
-        time.sleep(0.1)
+            raise TimeoutError(f"benchmark job {job_id}: its notification was never recorded")
+        time.sleep(0.2)
 
 
 class _Pipeline:
@@ -260,14 +293,14 @@ def run(
     clip = make_speech_clip(work / "small.mp4", SENTENCE, size=CLIP_SIZE)
     pipeline = _Pipeline(settings)
     idle_rss = pipeline.rss_mb()
-    with ApiClient.for_stack(settings, timeout_s=60) as api, webhook_receiver() as webhook:
+    with ApiClient.for_stack(settings, timeout_s=60) as api, webhook_receiver() as (webhook, deliveries):
         warm = api.submit(clip, webhook_url=webhook)  # first job warms caches and connections; not counted
-        _wait_notified(api, warm["job_id"])
+        _wait_notified(api, deliveries, warm["job_id"])
 
         sequential: list[str] = []
         for _ in range(latency_jobs):
             accepted = api.submit(clip, webhook_url=webhook)
-            _wait_notified(api, accepted["job_id"])
+            _wait_notified(api, deliveries, accepted["job_id"])
             sequential.append(accepted["trace_id"])
 
         cpu_before = pipeline.cpu_seconds()
@@ -275,7 +308,7 @@ def run(
         with _PeakSampler(pipeline) as sampler:
             burst = [api.submit(clip, webhook_url=webhook) for _ in range(throughput_jobs)]
             for accepted in burst:
-                _wait_notified(api, accepted["job_id"])
+                _wait_notified(api, deliveries, accepted["job_id"])
             elapsed = time.monotonic() - started
         cpu_used = pipeline.cpu_seconds() - cpu_before
 
