@@ -183,6 +183,17 @@ def declared_api_keys_file(s: StackSettings) -> Path:
     return _private_file(s.run_dir / "api-keys.json", lambda: json.dumps(declared))
 
 
+def transcription_concurrency() -> dict[str, str]:
+    """One transcription worker, as many jobs and recogniser processes as there are cores: the recogniser is
+    single-threaded, so with one job at a time it is the pipeline's bottleneck and leaves cores idle (Kubernetes
+    scales it with replicas instead). REELSCOPE_PREFETCH / REELSCOPE_ASR_WORKERS set in the environment win."""
+    cores = str(len(os.sched_getaffinity(0)))
+    return {
+        "REELSCOPE_PREFETCH": os.environ.get("REELSCOPE_PREFETCH", cores),
+        "REELSCOPE_ASR_WORKERS": os.environ.get("REELSCOPE_ASR_WORKERS", cores),
+    }
+
+
 def services(s: StackSettings) -> list[Component]:
     ingest_env = (
         service_env(s, "ingest")
@@ -213,7 +224,8 @@ def services(s: StackSettings) -> list[Component]:
     ]
     extra_env = {
         "notification": LOCAL_WEBHOOK_NETWORKS
-        | {"REELSCOPE_WEBHOOK_SIGNING_SECRETS_FILE": str(webhook_signing_secrets_file(s))}
+        | {"REELSCOPE_WEBHOOK_SIGNING_SECRETS_FILE": str(webhook_signing_secrets_file(s))},
+        "transcription": transcription_concurrency(),
     }
     for name, port in (
         ("transcode", s.transcode_health_port),
