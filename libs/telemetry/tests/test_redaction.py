@@ -18,7 +18,9 @@ from reelscope_telemetry._redact import (
     BLOCKED_KEY_REGEX,
     SECRET_PATTERNS,
     escape_control,
+    fields_are_plain,
     mask_secrets,
+    redact_secrets,
     redact_value,
 )
 from reelscope_telemetry._redact_export import RedactingSpanExporter
@@ -255,3 +257,32 @@ def test_every_control_character_trips_the_fast_path_guard(code: int) -> None:
 def test_common_values_come_back_as_the_same_object(text: str) -> None:
     """A value with nothing to mask or escape is returned as is, no copy: what makes the common log line cheap."""
     assert redact_value(text) is text
+
+
+@pytest.mark.parametrize(("text", "secret", "masked"), CASES, ids=[p.name for p in SECRET_PATTERNS])
+def test_a_secret_in_any_field_sends_the_whole_line_down_the_full_path(text: str, secret: str, masked: str) -> None:
+    """One field holding a secret among plain ones: the line is not plain, and that field comes out masked."""
+    fields = {"event": "calling back", "stage": "notification", "attempt": 2, "detail": text, "ok": None}
+    assert not fields_are_plain(fields)
+    assert redact_secrets(None, "info", dict(fields))["detail"] == masked
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"event": "saved", "api_key": "plainlooking"},  # credential-named key
+        {"event": "saved", "extra": {"note": "x"}},  # nested: the full path walks it
+        {"event": "saved", "files": ["a", "b"]},
+        {"event": "line\nbreak"},  # a control character
+    ],
+)
+def test_keys_nesting_and_control_characters_are_not_plain(fields: dict[str, Any]) -> None:
+    """The cheap check never calls a line plain when a key, a container or a control character needs work."""
+    assert not fields_are_plain(fields)
+
+
+def test_plain_fields_are_plain_and_left_alone() -> None:
+    """A typical job line (strings, numbers, None) is plain, and the processor returns it unchanged."""
+    fields = {"event": "rendition written", "stage": "transcode", "duration_s": 12.75, "n": 3, "ok": True, "x": None}
+    assert fields_are_plain(fields)
+    assert redact_secrets(None, "info", dict(fields)) == fields

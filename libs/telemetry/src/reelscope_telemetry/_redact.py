@@ -145,9 +145,26 @@ def redact_field(key: str, value: Any) -> Any:
     return redact_value(value, multiline=key in MULTILINE_KEYS)
 
 
+def fields_are_plain(fields: Mapping[str, Any]) -> bool:
+    """Whether redacting `fields` would change nothing, decided cheaply: no credential-named key, only strings,
+    numbers and None as values, and one guard search over all the strings joined finds nothing (the guard's
+    literals hold no space, so a match can never straddle two values). Anything else takes the full path."""
+    texts: list[str] = []
+    for key, value in fields.items():
+        if is_secret_key(key):
+            return False
+        if isinstance(value, str):
+            texts.append(value)
+        elif not (value is None or isinstance(value, int | float)):
+            return False
+    return _SUSPECT.search(" ".join(texts)) is None
+
+
 def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask secrets and escape control characters in every field (`exc_info` aside,
     which is rendered later; our chains run this again after rendering it)."""
+    if fields_are_plain(event_dict):
+        return event_dict
     for key, value in event_dict.items():
         if key != "exc_info":
             event_dict[key] = redact_field(key, value)

@@ -21,12 +21,12 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
-from reelscope_telemetry._redact import redact_field, redact_value
+from reelscope_telemetry._redact import fields_are_plain, redact_field, redact_value
 
 
 def _redacted_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A redacted copy, or None when nothing in `attributes` changes."""
-    if not attributes:
+    if not attributes or fields_are_plain(attributes):
         return None
     redacted: dict[str, Any] | None = None
     for key, value in attributes.items():
