@@ -211,6 +211,8 @@ def run() -> Section:
         "ours": ours,
         "seeds_log_line": seeds.figures(),
         "log_line_ratio_ours_vs_seeds": round(ratio, 3),
+        # Process CPU per line, both threads: steadier than wall time when other processes share the machine.
+        "log_line_cpu_ratio_ours_vs_seeds": round(ours["log_line"]["cpu_us_per_call"] / (seeds.cpu_us or 1), 3),
         "no_op": _no_op(),
     }
     return Section(
