@@ -22,9 +22,9 @@ from reelscope_telemetry.messaging import (
 )
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     """A structlog logger; its lines carry trace ids, the service and, inside a job, `job_id`."""
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name)
     return logger
 
 

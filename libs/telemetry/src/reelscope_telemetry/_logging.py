@@ -1,9 +1,10 @@
 """structlog, configured once: JSON lines (or a console view) on stdout and the same records over OTLP.
 
-Shape: structlog → stdlib `logging` (via `render_to_log_kwargs`) → two handlers on the root logger:
-a stdout handler rendering JSON through `ProcessorFormatter`, and OpenTelemetry's `LoggingHandler`
-which turns every key into a log attribute and attaches the current trace and span ids natively.
-Third-party stdlib loggers (uvicorn, aio-pika) flow through the same two handlers.
+Shape: our structlog loggers filter by level, merge the context, redact every field once and end in `_emit.Emitter`,
+which writes the stdout line and emits the OTLP record through the LoggerProvider itself (attributes from the
+fields, the current trace and span ids natively); they never go through stdlib `logging`.
+Third-party stdlib loggers (uvicorn, aio-pika, httpx) flow through two handlers on the root logger: a stdout handler
+rendering through `ProcessorFormatter`, and OpenTelemetry's `LoggingHandler`; their fields match ours.
 """
 
 import logging
@@ -18,12 +19,16 @@ from opentelemetry.sdk._logs import LoggerProvider
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from reelscope_telemetry._redact import redact_secrets
+from reelscope_telemetry._emit import Emitter
+from reelscope_telemetry._redact import redact_field, redact_secrets
 
 LogFormat = Literal["json", "console"]
 
 # Keys that are attributes of `logging.LogRecord`: passing them as `extra` raises KeyError.
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Our lines keep the names they had when they were stdlib records (`filename` → `filename_`), so queries on the
+# stored logs still find them; `exc_info` is no field but the exception to render.
+_RENAMED = _RESERVED - {"exc_info"}
 
 
 def _add_trace_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -46,17 +51,18 @@ def _service_adder(service_name: str) -> Processor:
 
 
 def _rename_reserved(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Rename keys that would clash with LogRecord fields (`name` → `name_`) instead of crashing."""
-    for key in [k for k in event_dict if k in _RESERVED]:
+    """Rename keys that clash with LogRecord fields (`name` → `name_`), as when our lines were stdlib records."""
+    for key in [k for k in event_dict if k in _RENAMED]:
         event_dict[f"{key}_"] = event_dict.pop(key)
     return event_dict
 
 
 def _stringify_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """OTLP attributes take primitives only: turn UUIDs, paths and datetimes into strings up front."""
+    """OTLP attributes take primitives only: turn UUIDs, paths and datetimes into strings up front (after
+    `redact_secrets` masked credential keys in dicts; the text is redacted in turn, it may hold a URL's password)."""
     for key, value in event_dict.items():
         if key != "exc_info" and not isinstance(value, str | int | float | bool | type(None) | list | tuple):
-            event_dict[key] = str(value)
+            event_dict[key] = redact_field(key, str(value))
     return event_dict
 
 
@@ -113,27 +119,32 @@ def configure_logging(
     stream: Any = None,
 ) -> None:
     """Configure structlog and the root logger once per process (calling again replaces the handlers)."""
-    level_name = (level or os.environ.get("REELSCOPE_LOG_LEVEL", "INFO")).upper()
-    renderer: Processor = (
-        structlog.dev.ConsoleRenderer()
-        if (log_format or log_format_from_env()) == "console"
-        else structlog.processors.JSONRenderer()
+    root = logging.getLogger()
+    root.setLevel((level or os.environ.get("REELSCOPE_LOG_LEVEL", "INFO")).upper())  # refuses unknown names
+    console = (log_format or log_format_from_env()) == "console"
+    renderer: Processor = structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    # Frames without their local variables: locals hold settings (broker URLs with passwords), request bodies and
+    # tokens, and would make every traceback kilobytes long. The console renderer prints a traceback's text.
+    exception_renderer: Processor = (
+        structlog.processors.format_exc_info
+        if console
+        else structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
     )
+    stdout_handler = logging.StreamHandler(stream or sys.stdout)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             _add_trace_context,
             _service_adder(service_name),
             _rename_reserved,
-            redact_secrets,  # before the record is made (and before dicts become strings): both handlers get it clean
+            redact_secrets,  # once, before dicts become strings: the stdout line and the OTLP record get it clean
             _stringify_ids,
-            structlog.stdlib.render_to_log_kwargs,
+            Emitter(stdout_handler, renderer, exception_renderer, logger_provider),
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=structlog.make_filtering_bound_logger(root.level),
         cache_logger_on_first_use=False,
     )
-    stdout_handler = logging.StreamHandler(stream or sys.stdout)
     stdout_handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
@@ -146,17 +157,14 @@ def configure_logging(
             ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                # Frames without their local variables: locals hold settings (broker URLs with passwords),
-                # request bodies and tokens, and would make every traceback kilobytes long.
-                structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
-                # Again, for stdlib loggers' records (httpx logs request URLs) and the rendered exception;
-                # their OTLP copies are masked by RedactingLogRecordProcessor.
+                exception_renderer,
+                # Stdlib loggers' records (httpx logs request URLs) and the rendered exception; their OTLP copies
+                # are masked by RedactingLogRecordProcessor.
                 redact_secrets,
                 renderer,
             ],
         )
     )
-    root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     context_filter = _ContextFilter(service_name)
@@ -166,7 +174,6 @@ def configure_logging(
         otlp_handler = _OtlpHandler(logger_provider=logger_provider)
         otlp_handler.addFilter(context_filter)
         root.addHandler(otlp_handler)
-    root.setLevel(level_name)
     # Our own exporters log at WARNING when the collector is away; keep that, drop their chatter.
     for noisy in ("aiormq", "aio_pika", "uvicorn.access", "opentelemetry.exporter"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,9 +1,9 @@
 """The redaction of `_redact` applied to what the SDK exports: OTLP log records and spans.
 
 Logs: a `LogRecordProcessor` registered before the exporting one. The SDK hands processors a mutable
-record, in registration order, so masking it in place is enough; it covers records of every origin
-(our structlog loggers, and stdlib loggers such as httpx's "HTTP Request: POST <url>") and the
-`exception.*` attributes the logging handler derives from `exc_info`.
+record, in registration order, so masking it in place is enough; it covers the records of stdlib
+loggers (httpx's "HTTP Request: POST <url>") and the `exception.*` attributes the logging handler derives
+from `exc_info`. Our structlog lines arrive redacted already (`RedactedLogRecord`) and pass untouched.
 
 Spans: a `SpanExporter` decorator. A span processor sees a `ReadableSpan` only after it ended, when its
 attributes can no longer change, and masking where each attribute is set would mean wrapping every
@@ -16,6 +16,7 @@ on the export thread (the batch processor's), never on the request path.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry._logs import LogRecord
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -38,11 +39,18 @@ def _redacted_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]
     return redacted
 
 
+class RedactedLogRecord(LogRecord):
+    """A log record whose body and attributes were redacted before it was made (our structlog lines, `_emit`):
+    the processor below passes it on untouched instead of checking every field a second time."""
+
+
 class RedactingLogRecordProcessor(LogRecordProcessor):
     """Masks secrets and escapes control characters in each log record's body and attributes, in place."""
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         record = log_record.log_record
+        if isinstance(record, RedactedLogRecord):
+            return
         if record.body is not None:
             record.body = redact_value(record.body)
         attributes = record.attributes
