@@ -25,7 +25,8 @@ test-faults: setup  ## the fault-injection suite at 1000 jobs (make test runs it
 bench-media: setup  ## media figures: stage vs hand-written ffmpeg, single-pass vs per-rendition, ASR WER and RTF
 	@uv run reelscope-bench media
 
-bench: bench-media  ## every benchmark (more arrive with the benchmark issue)
+bench: setup  ## every benchmark in one go on the local stack (about 10 minutes on 2 cores): bench/results/latest.{json,md}
+	@uv run reelscope-bench all
 
 lint:
 	@uv run ruff check . && uv run ruff format --check . && uv run mypy libs/*/src services/*/src tools/*/src
