@@ -57,11 +57,15 @@ def _rename_reserved(_: WrappedLogger, __: str, event_dict: EventDict) -> EventD
     return event_dict
 
 
+# Built once: a `str | int | ...` written inside the loop is a new union object for every field of every line.
+_KEPT_TYPES = (str, int, float, type(None), list, tuple)  # bool is an int
+
+
 def _stringify_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """OTLP attributes take primitives only: turn UUIDs, paths and datetimes into strings up front (after
     `redact_secrets` masked credential keys in dicts; the text is redacted in turn, it may hold a URL's password)."""
     for key, value in event_dict.items():
-        if key != "exc_info" and not isinstance(value, str | int | float | bool | type(None) | list | tuple):
+        if key != "exc_info" and not isinstance(value, _KEPT_TYPES):
             event_dict[key] = redact_field(key, str(value))
     return event_dict
 

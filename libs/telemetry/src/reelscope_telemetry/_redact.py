@@ -88,6 +88,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # control characters. Almost every value logged (stages, ids, paths, numbers as text) has none of them, and
 # this runs for every field of every line three times (two log renderings and the OTLP copy), and per span.
 _SUSPECT = re.compile("[@=\x00-\x1f\x7f-\x9f\u2028\u2029]|eyJ|rsk_|whsec_|hooks\\.slack|(?i:bearer|basic)")
+_NUMBER = (int, float)  # bool is an int; a tuple built once, not a `int | float` union per value
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # Fields whose multi-line text is made by Python, not by a user: secrets are masked, lines are kept.
@@ -127,7 +128,7 @@ def redact_value(value: Any, *, multiline: bool = False) -> Any:
             return value
         masked = mask_secrets(value)
         return masked if multiline else escape_control(masked)
-    if value is None or isinstance(value, int | float):  # bool is an int
+    if value is None or isinstance(value, _NUMBER):  # bool is an int
         return value
     if isinstance(value, Mapping):
         return {k: MASK if is_secret_key(str(k)) else redact_value(v, multiline=multiline) for k, v in value.items()}
@@ -155,7 +156,7 @@ def fields_are_plain(fields: Mapping[str, Any]) -> bool:
             return False
         if isinstance(value, str):
             texts.append(value)
-        elif not (value is None or isinstance(value, int | float)):
+        elif not (value is None or isinstance(value, _NUMBER)):
             return False
     return _SUSPECT.search(" ".join(texts)) is None
 
