@@ -13,7 +13,7 @@ Agent and Reelscope export at the SDK's default cadence, as deployed (not the lo
 
 wrk (one thread, 8 connections) loads `GET /v1/jobs/{id}` and `POST /v1/jobs` uploading a 1 s 64x64 clip (the
 content check runs ffprobe on it). The three processes are up together, idle but for the one under load: after a
-short warm-up each gets `rounds` windows of `duration_s` per endpoint, interleaved in rotating order, so the
+short warm-up each gets `rounds` windows per endpoint (3 s of GET, 6 s of POST), interleaved in rotating order, so the
 load other work puts on the machine falls on all three alike; medians over the windows are reported. The
 processes have their own databases, storage, key (limits raised so they never throttle) and RabbitMQ vhost,
 whose transcode queue no worker reads: the jobs submitted (counted in the figures) are never transcoded, and
@@ -63,8 +63,10 @@ STOP_TIMEOUT_S = 30.0
 class Load:
     """How hard and how long wrk pushes each run."""
 
-    duration_s: float = 4.0
-    """One measurement window."""
+    get_window_s: float = 3.0
+    """One measurement window of GET (~100 requests/s here: 3 s is plenty)."""
+    submit_window_s: float = 6.0
+    """One of POST: each upload is probed by ffprobe (~10 requests/s here), so longer for a steadier median."""
     warmup_s: float = 2.0
     rounds: int = 6
     """Windows per configuration and endpoint."""
@@ -204,7 +206,7 @@ def _measure(space: Workspace, urls: dict[str, str], load: Load) -> tuple[list[d
                 target,
                 api_key=space.api_key,
                 clip=clip,
-                duration_s=load.duration_s,
+                duration_s=load.submit_window_s if clip else load.get_window_s,
                 threads=load.threads,
                 connections=load.connections,
             )
@@ -280,7 +282,7 @@ def run(settings: StackSettings, load: Load | None = None) -> Section:
             "tool": "wrk",
             "threads": load.threads,
             "connections": load.connections,
-            "window_s": load.duration_s,
+            "window_s": {"get_job": load.get_window_s, "submit": load.submit_window_s},
             "windows_per_configuration": load.rounds,
             "clip_bytes": clip_bytes,
         },
