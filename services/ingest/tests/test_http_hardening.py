@@ -13,7 +13,7 @@ import httpx
 import jsonschema
 import pytest
 from fastapi import FastAPI
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from reelscope_ingest.api.deps import get_state
 from reelscope_ingest.api.problems import CATALOG, PROBLEM_MEDIA_TYPE, TYPE_BASE
 from reelscope_ingest.core.config import IngestSettings
@@ -330,3 +330,60 @@ def test_every_problem_code_is_documented() -> None:
     table = (ROOT / "docs" / "api-errors.md").read_text()
     for kind in CATALOG:
         assert re.search(rf"^\| {kind.status} \| `{kind.code}` \|", table, re.MULTILINE), kind.code
+
+
+async def test_a_client_that_hangs_up_mid_upload_is_not_a_server_error(
+    make_app: MakeApp, telemetry: CapturedTelemetry, tmp_path: Path
+) -> None:
+    """The ASGI server says `http.disconnect` halfway through the body (what uvicorn does when a client hangs up):
+    a 4xx on the span and in the log, no "unhandled error" 500 counted against the API, no partial file left."""
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode() + b"\0" * 4096
+    incoming: list[dict[str, Any]] = [
+        {"type": "http.request", "body": head, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(3600)  # a gone client sends nothing more
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    app = make_app()
+    async for http in _serve(app):
+        telemetry.clear()
+        headers = [
+            (b"host", b"ingest.test"),
+            (b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode()),
+            (b"authorization", http.headers["Authorization"].encode()),
+        ]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/jobs",
+            "raw_path": b"/v1/jobs",
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 40000),
+            "server": ("ingest.test", 80),
+        }
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)
+    (start,) = [message for message in sent if message["type"] == "http.response.start"]
+    assert start["status"] == 422
+    assert not [line for line in telemetry.stdout_lines() if line.get("event") == "unhandled error"]
+    refused = [line for line in telemetry.stdout_lines() if line.get("event") == "upload refused"]
+    assert [line["reason"] for line in refused] == ["the client closed the connection before the upload was complete"]
+    (server,) = [span for span in telemetry.spans() if span.kind is SpanKind.SERVER]
+    assert server.status.status_code is StatusCode.UNSET  # a 4xx is not a server span error
+    assert not list((tmp_path / "scratch").glob("*.part"))

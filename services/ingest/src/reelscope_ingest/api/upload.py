@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 FILE_FIELD = "file"
 SOURCE_FIELD = "source_url"
@@ -140,12 +141,17 @@ async def receive_upload(
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         with destination.open("wb") as sink:
-            async for chunk in body:
-                try:
-                    parser.write(chunk)
-                except MultipartParseError as exc:
-                    raise UploadError(422, f"malformed multipart body: {exc}") from exc
-                await _flush(sink, collector.pending)
+            try:
+                async for chunk in body:
+                    try:
+                        parser.write(chunk)
+                    except MultipartParseError as exc:
+                        raise UploadError(422, f"malformed multipart body: {exc}") from exc
+                    await _flush(sink, collector.pending)
+            except ClientDisconnect:
+                # The client's fault, not a server error (nobody reads the answer, but its span, log line and the
+                # API error-rate SLI must not count a 500).
+                raise UploadError(422, "the client closed the connection before the upload was complete") from None
             try:
                 parser.finalize()
             except MultipartParseError as exc:
