@@ -3,7 +3,7 @@
 Ours is measured exactly as a service runs it: `exporting_telemetry` (what `init_telemetry` installs, minus the
 globals) with real OTLP/HTTP exporters posting to a listening stand-in collector in another process, and
 `configure_logging` — so a log line pays the structlog chain, the JSON rendering to stdout (fd 1, sent to
-/dev/null while measuring), the OTLP LoggingHandler, redaction and the enqueue into the batch processor, and
+/dev/null while measuring), redaction, the OTLP record and its enqueue into the batch processor, and
 the batch thread's encoding and posting competes for the interpreter as it does in production.
 The comparison is the seeds' way: a stdlib `logging.Formatter` doing `json.dumps` of the record's fields onto
 a StreamHandler (no OTLP at all). No-op baselines (stdout only, no-op tracer and meter) are context.
