@@ -11,8 +11,10 @@ from reelscope_contracts import (
     RoutingKey,
     StageName,
     StageProgress,
+    StageStarted,
 )
-from reelscope_messaging import Broker, CancellationWatch, Consumer, FailurePolicy, ProgressReporter
+from reelscope_messaging import Broker, CancellationWatch, Consumer, FailurePolicy, ProgressReporter, WorkerContext
+from reelscope_messaging.testing import collect_events, private_queue
 from reelscope_telemetry.testing import CapturedTelemetry
 
 pytestmark = pytest.mark.integration
@@ -137,3 +139,24 @@ async def test_stage_of_a_cancelled_job_is_skipped(broker: Broker, telemetry: Ca
     await asyncio.sleep(0.3)
     assert handled == ["jobhere", "jobboom"]
     await broker.queues[work.name].delete(if_unused=False, if_empty=False)
+
+
+async def test_stage_started_goes_out_while_the_stage_runs_and_is_settled_on_leaving(
+    broker: Broker, telemetry: CapturedTelemetry
+) -> None:
+    """`WorkerContext.stage_started` publishes `job.stage.started` without holding the stage up, and has it
+    confirmed before the block ends; when the stage raises, its own error comes out and the event still went."""
+    ctx = WorkerContext(broker, telemetry.telemetry)
+    async with private_queue(broker, "test.started", (RoutingKey.STAGE_STARTED,)) as queue:
+        async with ctx.stage_started("job-ok", StageName.TRANSCODE):
+            pass
+        (ok,) = await collect_events(queue, "job-ok", until=(StageStarted,))
+        assert isinstance(ok, StageStarted)
+        assert ok.stage is StageName.TRANSCODE
+
+        with pytest.raises(ValueError, match="the stage broke"):
+            async with ctx.stage_started("job-broken", StageName.TRANSCRIPTION):
+                raise ValueError("the stage broke")
+        (broken,) = await collect_events(queue, "job-broken", until=(StageStarted,))
+        assert isinstance(broken, StageStarted)
+        assert broken.stage is StageName.TRANSCRIPTION

@@ -4,12 +4,13 @@ period (or cancelled and returned to its queue), connection closed, telemetry fl
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Self
 
 from pydantic import Field, model_validator
-from reelscope_contracts import JobEvent, QueueSpec, StageName
+from reelscope_contracts import JobEvent, QueueSpec, StageName, StageStarted
 from reelscope_telemetry import Telemetry, get_logger, init_telemetry
 
 from reelscope_messaging.broker import Broker, connect_with_retry
@@ -54,6 +55,22 @@ class WorkerContext:
     def progress(self, job_id: str, stage: StageName) -> ProgressReporter:
         """A throttled progress reporter for one stage of one job."""
         return ProgressReporter(self.broker, job_id, stage, interval_s=self.progress_interval_s)
+
+    @asynccontextmanager
+    async def stage_started(self, job_id: str, stage: StageName) -> AsyncIterator[None]:
+        """Publish `job.stage.started` while the stage's work begins: its publisher confirm (a few ms on every
+        job, measured by the pipeline benchmark) no longer delays the work. Leaving waits for it, so no later
+        event of the job can overtake it, and a broker failure still fails the attempt (after the stage's own
+        error, which wins)."""
+        announced = asyncio.get_running_loop().create_task(
+            self.broker.publish(StageStarted(job_id=job_id, stage=stage))
+        )
+        try:
+            yield
+        except BaseException:
+            await asyncio.gather(announced, return_exceptions=True)
+            raise
+        await announced
 
 
 GiveUpHook = Callable[[WorkerContext, JobEvent, str], Awaitable[None]]

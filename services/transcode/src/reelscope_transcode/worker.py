@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobSubmitted, StageName, StageStarted
+from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobSubmitted, StageName
 from reelscope_messaging import Handler, JobWasCancelled, StageFailed, WorkerContext
 from reelscope_storage import Storage
 
@@ -19,13 +19,13 @@ def build_handler(settings: TranscodeSettings, storage: Storage) -> Callable[[Wo
         async def handle(event: JobEvent) -> None:
             if not isinstance(event, JobSubmitted):
                 raise StageFailed(f"transcode cannot handle a {event.kind} message", FailureCategory.MALFORMED_MESSAGE)
-            await ctx.broker.publish(StageStarted(job_id=event.job_id, stage=StageName.TRANSCODE))
-            reporter = ctx.progress(event.job_id, StageName.TRANSCODE)
-            try:
-                result = await stage.run(event, reporter)
-            finally:
-                # A progress event still in flight must not overtake the stage's final event.
-                await reporter.aclose()
+            async with ctx.stage_started(event.job_id, StageName.TRANSCODE):
+                reporter = ctx.progress(event.job_id, StageName.TRANSCODE)
+                try:
+                    result = await stage.run(event, reporter)
+                finally:
+                    # A progress event still in flight must not overtake the stage's final event.
+                    await reporter.aclose()
             if await ctx.is_cancelled(event.job_id):  # cancelled after the media was stored: remove it
                 await storage.delete_prefix(JobKeys(event.job_id).media_prefix)
                 raise JobWasCancelled

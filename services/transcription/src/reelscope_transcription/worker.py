@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobTranscoded, StageName, StageStarted
+from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobTranscoded, StageName
 from reelscope_messaging import JobWasCancelled, StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
 from reelscope_storage import Storage
@@ -48,12 +48,12 @@ async def run_stage(event: JobTranscoded, transcriber: Transcriber, ctx: WorkerC
     transcript is discarded by storage, and the consumer acks the message as cancelled). A cancellation
     that lands after the transcript was stored is caught by the check before publishing: the transcript
     is removed and nothing is published."""
-    await ctx.broker.publish(StageStarted(job_id=event.job_id, stage=StageName.TRANSCRIPTION))
-    reporter = ctx.progress(event.job_id, StageName.TRANSCRIPTION)
-    try:
-        completed = await transcriber.transcribe(event, reporter.update)
-    finally:
-        await reporter.aclose()  # no progress event may overtake the final one (completed or failed)
+    async with ctx.stage_started(event.job_id, StageName.TRANSCRIPTION):
+        reporter = ctx.progress(event.job_id, StageName.TRANSCRIPTION)
+        try:
+            completed = await transcriber.transcribe(event, reporter.update)
+        finally:
+            await reporter.aclose()  # no progress event may overtake the final one (completed or failed)
     if await ctx.is_cancelled(event.job_id):
         await storage.delete_prefix(JobKeys(event.job_id).transcript_prefix)
         raise JobWasCancelled
