@@ -45,6 +45,7 @@ MEDIA_PREFIX = "ffmpeg."
 JOB_TIMEOUT_S = 120.0
 TRACE_TIMEOUT_S = 60.0
 RSS_LIMIT_MB = 150.0
+POLL_S = 0.3
 
 # The chain of spans a job's critical path goes through, after the submission: (service, routing key) of each
 # consumer span, in order. Ingest's other consumer spans (stage started, transcoded, completed) run beside it.
@@ -201,6 +202,9 @@ def _wait_notified(api: ApiClient, deliveries: Deliveries, job_id: str) -> dict[
         raise RuntimeError(f"benchmark job {job_id} not notified after {JOB_TIMEOUT_S:g} s: {job['status']}")
     deadline = time.monotonic() + JOB_TIMEOUT_S
     while True:
+        # Read after ingest had time to record the notification: a GET racing the job's last event would be
+        # measured as part of it.
+        time.sleep(POLL_S)
         job = api.job(job_id)
         if job["status"] in ("failed", "cancelled"):
             raise RuntimeError(f"benchmark job {job_id} {job['status']}: {job.get('failure')}")
@@ -209,7 +213,6 @@ def _wait_notified(api: ApiClient, deliveries: Deliveries, job_id: str) -> dict[
             return job
         if time.monotonic() > deadline:
             raise TimeoutError(f"benchmark job {job_id}: its notification was never recorded")
-        time.sleep(0.2)
 
 
 class _Pipeline:
