@@ -20,37 +20,12 @@ from pydantic import SecretStr, ValidationError
 from reelscope_messaging import WorkerSettings
 from reelscope_messaging.health import Readiness, health_server
 from reelscope_messaging.profiling import LoopProfiler, WorkerProfilingSettings, profile_route
-from reelscope_messaging.testing import eventually
+from reelscope_messaging.testing import BUSY_FRAME, busy_loop, eventually
 from starlette.routing import BaseRoute
 
 TOKEN = "a-profiling-token-for-the-tests"
 WORKER = Path(__file__).with_name("shutdown_worker.py")
 START_TIMEOUT_S = 30.0
-
-
-def _spin_for_the_profile() -> None:
-    """Burn 5 ms of CPU: the frame the profiles below must show."""
-    deadline = time.perf_counter() + 0.005
-    while time.perf_counter() < deadline:
-        pass
-
-
-@asynccontextmanager
-async def busy_loop() -> AsyncIterator[None]:
-    """A task on this event loop spinning the CPU in `_spin_for_the_profile` until the block ends."""
-    stop = asyncio.Event()
-
-    async def burn() -> None:
-        while not stop.is_set():
-            _spin_for_the_profile()
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(burn())
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 @asynccontextmanager
@@ -97,7 +72,7 @@ async def test_a_profile_shows_the_coroutine_that_was_busy_on_the_loop(
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
     assert document["$schema"] == "https://www.speedscope.app/file-format-schema.json"
-    assert "_spin_for_the_profile" in {frame["name"] for frame in document["shared"]["frames"]}
+    assert BUSY_FRAME in {frame["name"] for frame in document["shared"]["frames"]}
     assert document["profiles"][0]["endValue"] >= 0.9  # about the one second asked for
 
 
@@ -111,7 +86,7 @@ async def test_format_html_answers_pyinstruments_page(profiled: tuple[httpx.Asyn
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["content-disposition"].endswith('.html"')
     assert response.text.lstrip().startswith("<!DOCTYPE html>")
-    assert "_spin_for_the_profile" in response.text
+    assert BUSY_FRAME in response.text
 
 
 @pytest.mark.unit

@@ -17,35 +17,10 @@ from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.keys import DEFAULT_TENANT, Scope
 from reelscope_ingest.main import create_app
 from reelscope_messaging.profiling import LoopProfiler
-from reelscope_messaging.testing import eventually
+from reelscope_messaging.testing import BUSY_FRAME, busy_loop, eventually
 from reelscope_telemetry.testing import CapturedTelemetry
 
 pytestmark = pytest.mark.integration
-
-
-def _spin_for_the_profile() -> None:
-    """Burn 5 ms of CPU: the frame the profiles below must show."""
-    deadline = time.perf_counter() + 0.005
-    while time.perf_counter() < deadline:
-        pass
-
-
-@asynccontextmanager
-async def busy_loop() -> AsyncIterator[None]:
-    """A task on this event loop spinning the CPU in `_spin_for_the_profile` until the block ends."""
-    stop = asyncio.Event()
-
-    async def burn() -> None:
-        while not stop.is_set():
-            _spin_for_the_profile()
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(burn())
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 @asynccontextmanager
@@ -97,10 +72,10 @@ async def test_an_admin_gets_a_profile_of_the_loop_as_speedscope_or_html(
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
     assert document["$schema"] == "https://www.speedscope.app/file-format-schema.json"
-    assert "_spin_for_the_profile" in {frame["name"] for frame in document["shared"]["frames"]}
+    assert BUSY_FRAME in {frame["name"] for frame in document["shared"]["frames"]}
     assert page.status_code == 200, page.text
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert "_spin_for_the_profile" in page.text
+    assert BUSY_FRAME in page.text
 
 
 async def test_without_the_admin_scope_it_is_401_or_403_before_any_sampling(

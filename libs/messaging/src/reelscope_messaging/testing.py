@@ -2,6 +2,7 @@
 stack's consumers keep their own copies), and a reader that picks one job's events out of it in order."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -54,3 +55,33 @@ async def eventually(condition: Callable[[], bool], timeout_s: float = 10) -> No
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+BUSY_FRAME = "spin_for_the_profile"
+"""The function `busy_loop` keeps on the CPU: the frame a profile taken meanwhile must show."""
+
+
+def spin_for_the_profile() -> None:
+    """Burn 5 ms of CPU."""
+    deadline = time.perf_counter() + 0.005
+    while time.perf_counter() < deadline:
+        pass
+
+
+@asynccontextmanager
+async def busy_loop() -> AsyncIterator[None]:
+    """A task on this event loop spinning the CPU in `spin_for_the_profile` until the block ends (the profiling
+    endpoint's tests look for it in the profile)."""
+    stop = asyncio.Event()
+
+    async def burn() -> None:
+        while not stop.is_set():
+            spin_for_the_profile()
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(burn())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
