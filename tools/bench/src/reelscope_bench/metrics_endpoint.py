@@ -19,7 +19,7 @@ from reelscope_telemetry import attributes
 from reelscope_telemetry._prometheus import PrometheusEndpoint
 from reelscope_telemetry.instruments import Instruments, create_instruments
 
-from reelscope_bench.report import Section, at_most
+from reelscope_bench.report import Section, at_most, percentile
 
 SERIES = 10_000
 INSTRUMENTS = 10
@@ -54,11 +54,6 @@ def add_service_like_series(meter: Meter) -> None:
 def sample_lines(page: str, prefix: str = "bench_synthetic_") -> int:
     """Samples (series) on a Prometheus text page whose metric name starts with `prefix`."""
     return sum(1 for line in page.splitlines() if line.startswith(prefix))
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def scrape_times(add_series: Callable[[Meter], None], scrapes: int) -> tuple[str, list[float]]:
@@ -96,12 +91,12 @@ def run(scrapes: int = SCRAPES) -> Section:
             "series": sample_lines(page),
             "scrapes": scrapes,
             "p50_ms": round(p50, 2),
-            "p99_ms": round(_percentile(timings_ms, 0.99), 2),
+            "p99_ms": round(percentile(timings_ms, 99), 2),
             "body_bytes": len(page.encode()),
             "service_like_page": {
                 "series": sample_lines(service_page, "reelscope_") + sample_lines(service_page, "messaging_"),
                 "p50_ms": round(statistics.median(service_ms), 2),
-                "p99_ms": round(_percentile(service_ms, 0.99), 2),
+                "p99_ms": round(percentile(service_ms, 99), 2),
                 "body_bytes": len(service_page.encode()),
             },
         },

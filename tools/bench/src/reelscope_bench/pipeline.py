@@ -14,11 +14,11 @@
   are reported on their own.
 """
 
+import asyncio
 import http.server
 import json
 import os
 import socketserver
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +33,7 @@ from reelscope_cli.otlp_files import SpanRecord, read_spans
 from reelscope_cli.samples import make_speech_clip
 from reelscope_cli.stack.processes import ProcessManager
 from reelscope_cli.stack.settings import StackSettings
+from reelscope_transcode.probe import ffprobe
 
 from reelscope_bench.report import Section, at_least, at_most, percentile
 
@@ -322,7 +323,7 @@ def run(
     cpu_per_job = cpu_used / throughput_jobs
     jobs_per_min = throughput_jobs / elapsed * 60
     limit_per_min = cores * 60 / cpu_per_job
-    media_seconds = clip_duration(clip)
+    media_seconds = asyncio.run(ffprobe(clip, timeout_s=30, grace_s=1)).duration_s or 0.0
 
     pipeline_section = Section(
         "pipeline",
@@ -357,14 +358,3 @@ def run(
         [at_most(f"{name}.rss_peak_mb", peak[name], RSS_LIMIT_MB) for name in SERVICES],
     )
     return pipeline_section, memory_section
-
-
-def clip_duration(clip: Path) -> float:
-    """The clip's duration in seconds (ffprobe), for the figures' context."""
-    told = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(clip)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(told.stdout.strip())
