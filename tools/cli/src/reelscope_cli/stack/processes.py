@@ -1,6 +1,7 @@
 """Start a background process with its log file and PID file, wait until it is ready, stop it by PID."""
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -16,22 +17,31 @@ ReadyCheck = Callable[[], bool]
 
 
 def http_ok(url: str) -> ReadyCheck:
-    """Ready when `url` answers 2xx."""
+    """Ready when `url` answers 2xx. Anything that is not a well-formed HTTP answer means "not ready": a probe of
+    a port in the kernel's ephemeral range that nobody listens on yet can connect to itself and read back its own
+    request (`BadStatusLine('GET /readyz HTTP/1.1')`), which once failed the fault suite."""
 
     def check() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - fixed local URL
                 return bool(200 <= response.status < 300)
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, http.client.HTTPException, OSError):
             return False
 
     return check
 
 
 def port_open(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`. A TCP self-connection (the kernel picked `port` itself as
+    the probe's source port, possible inside the ephemeral range) is not a listener."""
     with socket.socket() as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex(("127.0.0.1", port)) == 0 and not is_self_connection(sock)
+
+
+def is_self_connection(sock: socket.socket) -> bool:
+    """Whether a connected TCP socket is connected to itself (same address and port at both ends)."""
+    return bool(sock.getsockname() == sock.getpeername())
 
 
 @dataclass
