@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import (
@@ -191,4 +192,22 @@ def init_telemetry(service_name: str, *, distribution: str | None = None) -> Tel
     metrics.set_meter_provider(telemetry.meter_provider)
     _logs.set_logger_provider(telemetry.logger_provider)
     configure_logging(service_name, telemetry.logger_provider)
+    instrument_process_metrics(telemetry.meter_provider)
     return telemetry
+
+
+PROCESS_METRICS: dict[str, list[str] | None] = {
+    "process.cpu.time": ["user", "system"],
+    "process.memory.usage": None,
+    "process.memory.virtual": None,
+    "process.thread.count": None,
+    "process.open_file_descriptor.count": None,
+}
+"""The process's own semantic-convention metrics (no system-wide ones: those belong to the node's collector).
+Observed at every export, so an idle service still reports (its `target_info` stays, ReelscopeServiceDown
+stays quiet) and a worker's memory growth is on the dashboards."""
+
+
+def instrument_process_metrics(meter_provider: MeterProvider) -> None:
+    """Report `PROCESS_METRICS` through `meter_provider` (the instrumentation's own library, not ours)."""
+    SystemMetricsInstrumentor(config=PROCESS_METRICS).instrument(meter_provider=meter_provider)
