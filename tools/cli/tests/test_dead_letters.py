@@ -1,12 +1,13 @@
 """`reelscope dead-letters`: listing leaves parked messages in place; replay puts them back on their queue
-with a fresh attempt count, and removes them from the parking queue only after that (real RabbitMQ)."""
+with a fresh attempt count, and removes them from the parking queue only after that; discard removes exactly the
+named ones (real RabbitMQ)."""
 
 import uuid
 from collections.abc import Iterator
 
 import aio_pika
 import pytest
-from reelscope_cli.dead_letters import list_dead_letters, replay
+from reelscope_cli.dead_letters import discard, list_dead_letters, replay
 from reelscope_messaging import PARKING_QUEUE, Broker
 from reelscope_messaging.headers import ATTEMPT_HEADER, ORIGIN_QUEUE_HEADER, REASON_HEADER
 from reelscope_telemetry.testing import CapturedTelemetry, capture_telemetry
@@ -51,3 +52,17 @@ async def test_list_then_replay_a_parked_message(broker: Broker, rabbitmq_url: s
     await back.ack()
     remaining = {letter.message_id for letter in await list_dead_letters(rabbitmq_url, limit=10_000)}
     assert message_id not in remaining
+
+
+async def test_discard_removes_only_the_named_messages(broker: Broker, rabbitmq_url: str) -> None:
+    """A poison message is discarded for good; another parked message stays parked."""
+    poison, other = uuid.uuid4().hex, uuid.uuid4().hex
+    for message_id in (poison, other):
+        await broker.publish_to_queue(PARKING_QUEUE, b"\xff not json", {REASON_HEADER: "malformed"}, message_id)
+
+    discarded = await discard(rabbitmq_url, {poison})
+    assert [letter.message_id for letter in discarded] == [poison]
+    remaining = {letter.message_id for letter in await list_dead_letters(rabbitmq_url, limit=10_000)}
+    assert poison not in remaining
+    assert other in remaining
+    await discard(rabbitmq_url, {other})

@@ -1,8 +1,9 @@
-"""Inspect and replay the parking queue: messages that were malformed or ran out of attempts.
+"""Inspect, replay or discard the parking queue: messages that were malformed or ran out of attempts.
 
 Listing takes messages without acknowledging them and closes the channel, so RabbitMQ puts every one back;
 replaying publishes a parked message (confirmed) to the queue it came from with a fresh attempt count, and
-only then removes it from the parking queue — a replay can never lose a message."""
+only then removes it from the parking queue — a replay can never lose a message. Discarding removes messages
+that were inspected and can never succeed (a poison message replayed would only be parked again)."""
 
 import json
 from dataclasses import dataclass
@@ -125,3 +126,19 @@ async def replay(amqp_url: str, message_ids: set[str] | None, limit: int = 10_00
     finally:
         await connection.close()
     return replayed
+
+
+async def discard(amqp_url: str, message_ids: set[str] | None, limit: int = 10_000) -> list[DeadLetter]:
+    """Remove parked messages (all, or those with the given ids) for good; returns what was discarded."""
+    connection = await aio_pika.connect(amqp_url)
+    discarded: list[DeadLetter] = []
+    try:
+        channel = await connection.channel()
+        for message in await _take(channel, limit):
+            letter = describe(message)
+            if message_ids is None or letter.message_id in message_ids:
+                await message.ack()
+                discarded.append(letter)
+    finally:
+        await connection.close()  # the others return to the parking queue
+    return discarded
