@@ -16,6 +16,9 @@ status:
 demo: setup  ## start the stack, run one job end to end, show its result, trace, logs and metrics
 	@uv run reelscope-demo
 
+load: setup  ## steady load on the local stack: RATE jobs/s (default 1) for DURATION s (default 60), then a summary
+	@uv run reelscope load --rate $(or $(RATE),1) --duration $(or $(DURATION),60)
+
 test: setup  ## the whole suite: unit, integration (real RabbitMQ, collector, Prometheus) and end-to-end
 	@uv run pytest
 
