@@ -40,6 +40,7 @@ class ApiError(RuntimeError):
         if response.headers.get("content-type", "").startswith("application/problem+json"):
             problem = response.json()
         self.problem = problem
+        self.retry_after = response.headers.get("Retry-After")
 
 
 def _expect(response: httpx.Response, status: int, failure: str) -> dict[str, Any]:

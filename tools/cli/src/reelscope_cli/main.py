@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelscope_cli import dead_letters
+from reelscope_cli import dead_letters, load_command
 from reelscope_cli.client import ApiClient
 from reelscope_cli.otlp_files import format_tree, read_logs, read_spans
 from reelscope_cli.stack.settings import StackSettings
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     replaying.add_argument("message_ids", nargs="*", help="ids shown by `list`")
     replaying.add_argument("--all", action="store_true", help="replay every parked message")
     replaying.set_defaults(run=cmd_dead_letters_replay)
+    load_command.add_parser(commands, _api)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
