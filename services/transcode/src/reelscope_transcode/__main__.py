@@ -2,6 +2,7 @@
 
 from reelscope_contracts import JobKeys, StageName
 from reelscope_contracts.topology import TRANSCODE
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import FailurePolicy, StorageLedger, WorkerSpec, run_worker
 from reelscope_storage import open_storage
 
@@ -25,7 +26,8 @@ def main() -> None:
         cancel_marker_exists=cancel_marker_exists,
         ledger=StorageLedger(storage),
     )
-    run_worker(spec, settings, build_handler(settings, storage))
+    flags = FeatureFlags.start()  # process-global OpenFeature set-up, beside run_worker's telemetry bootstrap
+    run_worker(spec, settings, build_handler(settings, storage, flags))
 
 
 if __name__ == "__main__":

@@ -3,23 +3,29 @@
 from collections.abc import Callable
 
 from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobSubmitted, StageName
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import Handler, JobWasCancelled, StageFailed, WorkerContext
 from reelscope_storage import Storage
 
 from reelscope_transcode.config import TranscodeSettings
+from reelscope_transcode.faults import InjectedFaults
 from reelscope_transcode.stage import TranscodeStage
 
 
-def build_handler(settings: TranscodeSettings, storage: Storage) -> Callable[[WorkerContext], Handler]:
-    """Bind settings and storage now; the worker runtime supplies broker and telemetry at start-up."""
+def build_handler(
+    settings: TranscodeSettings, storage: Storage, flags: FeatureFlags | None = None
+) -> Callable[[WorkerContext], Handler]:
+    """Bind settings, storage and failure flags now; the worker runtime supplies broker and telemetry at start-up."""
 
     def factory(ctx: WorkerContext) -> Handler:
         stage = TranscodeStage(settings, storage, ctx.telemetry)
+        faults = InjectedFaults(flags or FeatureFlags())
 
         async def handle(event: JobEvent) -> None:
             if not isinstance(event, JobSubmitted):
                 raise StageFailed(f"transcode cannot handle a {event.kind} message", FailureCategory.MALFORMED_MESSAGE)
             async with ctx.stage_started(event.job_id, StageName.TRANSCODE):
+                faults.before_job()
                 reporter = ctx.progress(event.job_id, StageName.TRANSCODE)
                 try:
                     result = await stage.run(event, reporter)
