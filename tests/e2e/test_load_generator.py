@@ -55,6 +55,20 @@ def test_a_short_run_follows_every_job_to_its_end(local_stack: StackSettings, ca
     assert report.elapsed_s >= 4.5  # open loop: the last submission left on schedule, 4.5 s in
 
 
+def test_the_drain_timeout_ends_the_run_and_says_what_is_in_flight(local_stack: StackSettings, cache_dir: Path) -> None:
+    """A 20 s clip and no time to drain: the run ends at once, the job counted in flight and named in the report."""
+    clips = prepare_clips({"long"}, cache_dir / f"load-clips-{CLIP_SET_VERSION}")
+    settings = LoadSettings(
+        clips=clips, mix=parse_mix("long=1"), rate=1.0, duration_s=1.0, drain_timeout_s=0.0, poll_interval_s=0.2
+    )
+    with ApiClient.for_stack(local_stack) as api:
+        report = run_load(settings, api)
+    assert (report.submitted, report.in_flight, report.completed) == (1, 1, 0), report
+    assert len(report.unfinished) == 1
+    assert re.fullmatch(r"\w+ \(long, (accepted|queued|processing)\)", report.unfinished[0]), report.unfinished
+    assert report.elapsed_s < 5
+
+
 def test_the_command_prints_progress_and_a_summary(
     local_stack: StackSettings, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

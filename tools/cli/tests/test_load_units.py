@@ -130,6 +130,16 @@ def test_the_summary_shows_counts_throughput_latency_and_reasons() -> None:
     assert "p95 12.0s" in progress_line(report)
 
 
+def test_the_summary_names_what_is_still_in_flight() -> None:
+    """Jobs left when draining stopped are listed (the first 10, then `...`), so the user can look them up."""
+    unfinished = [f"job{i} (long, running)" for i in range(12)]
+    text = summary(LoadReport(submitted=12, unfinished=unfinished, ended_at=time.monotonic()))
+    assert "unfinished 12" in text
+    assert "still in flight when draining stopped: job0 (long, running), " in text
+    assert "job9 (long, running), ..." in text
+    assert "job10" not in text
+
+
 def test_a_report_without_latencies_shows_dashes() -> None:
     """Before any job ends, the latency figures are `-`, not an error."""
     assert "p95 -" in progress_line(LoadReport(submitted=1))

@@ -57,6 +57,8 @@ class _Job:
     kind: ClipKind
     sent: float
     accepted: float
+    status: str = "accepted"
+    """As last read."""
 
 
 @dataclass
@@ -127,7 +129,8 @@ class _Run:
                 continue
             except httpx.HTTPError:
                 continue  # read again next round
-            if state["status"] in TERMINAL:
+            job.status = state["status"]
+            if job.status in TERMINAL:
                 self._end(job, *_ending(state), _latency(job, state))
 
     def _end(self, job: _Job, outcome: str, reason: str | None, latency_s: float | None) -> None:
@@ -186,6 +189,7 @@ def run_load(
             run.halt.set()
     with run.report.lock:
         run.report.ended_at = time.monotonic()
+        run.report.unfinished = [f"{job.job_id} ({job.kind}, {job.status})" for job in run.jobs.values()]
     return run.report
 
 

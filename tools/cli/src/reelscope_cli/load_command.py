@@ -23,6 +23,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def _job_cap(text: str) -> int:
     value = int(text)
     if not 1 <= value <= MAX_JOBS:
@@ -47,7 +54,10 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]", 
         "--max-jobs", type=_job_cap, help=f"stop after this many (default rate x duration, {MAX_JOBS} max)"
     )
     load.add_argument(
-        "--drain-timeout", type=float, default=120.0, help="seconds to follow jobs after the last submission"
+        "--drain-timeout",
+        type=_not_negative,
+        default=120.0,
+        help="seconds to follow jobs after the last submission (default 120)",
     )
     load.add_argument("--webhook", help="URL every job notifies when it ends")
     load.set_defaults(run=lambda args: cmd_load(args, api))

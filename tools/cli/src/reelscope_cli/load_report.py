@@ -39,6 +39,8 @@ class LoadReport:
     """Why jobs failed, were refused or errored, grouped by the same wording."""
     by_kind: Counter[str] = field(default_factory=Counter)
     """Outcomes per clip kind, as `"<kind> <outcome>"` (`"corrupt rejected"`)."""
+    unfinished: list[str] = field(default_factory=list)
+    """At the end of a run: the jobs still in flight when draining stopped, as `<job id> (<kind>, <status>)`."""
     started_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -64,6 +66,7 @@ class LoadReport:
                 latencies_s=list(self.latencies_s),
                 reasons=Counter(self.reasons),
                 by_kind=Counter(self.by_kind),
+                unfinished=list(self.unfinished),
                 lock=threading.Lock(),
             )
 
@@ -97,6 +100,9 @@ def summary(report: LoadReport) -> str:
     ]
     if report.by_kind:
         lines.append("  by kind: " + ", ".join(f"{key} {count}" for key, count in sorted(report.by_kind.items())))
+    if report.unfinished:
+        shown = ", ".join(report.unfinished[:10]) + (", ..." if len(report.unfinished) > 10 else "")
+        lines.append(f"  still in flight when draining stopped: {shown}")
     if report.reasons:
         lines.append("  reasons:")
         lines += [f"    {count:>5}  {reason}" for reason, count in report.reasons.most_common()]
