@@ -3,6 +3,7 @@
 from pydantic import ValidationError
 from reelscope_contracts import JobKeys, StageName
 from reelscope_contracts.topology import TRANSCRIPTION
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import FailurePolicy, StorageLedger, WorkerSpec, run_worker
 from reelscope_storage import open_storage
 
@@ -36,8 +37,9 @@ def main() -> None:
         cancel_marker_exists=lambda job_id: storage.exists(JobKeys(job_id).cancel_marker),
         ledger=StorageLedger(storage),
     )
+    flags = FeatureFlags.start()  # process-global OpenFeature set-up, beside run_worker's telemetry bootstrap
     try:
-        run_worker(spec, settings, build_handler(settings, storage, engine, pool))
+        run_worker(spec, settings, build_handler(settings, storage, engine, pool, flags))
     finally:
         pool.close()
 

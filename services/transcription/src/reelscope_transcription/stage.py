@@ -5,13 +5,14 @@ event to publish. Every expected failure becomes a `StageFailed` with a precise 
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
 from opentelemetry import trace
 from reelscope_contracts import FailureCategory, JobCompleted, JobKeys, JobTranscoded, StageName, TranscriptInfo
+from reelscope_flags import TRANSCRIPTION_SLOWDOWN_FACTOR, FeatureFlags
 from reelscope_messaging import RetryLater, StageFailed
 from reelscope_storage import ObjectNotFound, Storage, StorageError
 from reelscope_telemetry import Telemetry, attributes, get_logger
@@ -51,6 +52,7 @@ class Transcriber:
     fallback_language: str
     plan: ChunkPlan
     telemetry: Telemetry
+    flags: FeatureFlags = field(default_factory=FeatureFlags)
 
     async def transcribe(self, event: JobTranscoded, progress: Callable[[float], None]) -> JobCompleted:
         """Transcribe the job's audio and store the transcript; the `JobCompleted` to publish."""
@@ -70,6 +72,7 @@ class Transcriber:
             # CPU spent counts even when the job then fails or is cancelled.
             if tally.cpu_seconds > 0:
                 self.telemetry.instruments.stage_cpu_time.add(tally.cpu_seconds, STAGE)
+        await self._injected_slowdown(time.perf_counter() - started)
         try:
             async with self.storage.output_dir(keys.transcript_prefix) as out:
                 await asyncio.to_thread(write_transcript_files, out, keys, transcript)
@@ -129,6 +132,19 @@ class Transcriber:
             span.set_attribute(attributes.ASR_LANGUAGE, transcript.language)
             span.set_attribute(attributes.ASR_WORDS, transcript.word_count)
             return transcript
+
+    async def _injected_slowdown(self, recognition_s: float) -> None:
+        """Failure flag `transcriptionSlowdownFactor` f > 1: wait (f - 1) x the recognition time, so the stage
+        takes f times as long (the recogniser's own metrics stay true)."""
+        factor = self.flags.factor(TRANSCRIPTION_SLOWDOWN_FACTOR)
+        if factor <= 1:
+            return
+        delay_s = (factor - 1) * recognition_s
+        trace.get_current_span().add_event(
+            "reelscope.flag.injected_delay", {"reelscope.flag.key": TRANSCRIPTION_SLOWDOWN_FACTOR, "delay_s": delay_s}
+        )
+        log.warning("injected slowdown", flag=TRANSCRIPTION_SLOWDOWN_FACTOR, factor=factor, delay_s=round(delay_s, 3))
+        await asyncio.sleep(delay_s)
 
     def _record(self, tally: Tally, transcript: Transcript, stage_s: float, declared_s: float) -> None:
         instruments = self.telemetry.instruments

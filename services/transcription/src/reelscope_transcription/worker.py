@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from reelscope_contracts import FailureCategory, JobEvent, JobKeys, JobTranscoded, StageName
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import JobWasCancelled, StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
 from reelscope_storage import Storage
@@ -20,13 +21,24 @@ def chunk_plan(settings: TranscriptionSettings) -> ChunkPlan:
 
 
 def build_handler(
-    settings: TranscriptionSettings, storage: Storage, engine: Engine, pool: RecognizerPool
+    settings: TranscriptionSettings,
+    storage: Storage,
+    engine: Engine,
+    pool: RecognizerPool,
+    flags: FeatureFlags | None = None,
 ) -> Callable[[WorkerContext], Handler]:
-    """Bind storage, the loaded engine and its pool; the worker runtime supplies broker and telemetry."""
+    """Bind storage, the loaded engine, its pool and the failure flags; the worker runtime supplies broker and
+    telemetry."""
 
     def factory(ctx: WorkerContext) -> Handler:
         transcriber = Transcriber(
-            storage, pool, engine.name, engine.fallback_language, chunk_plan(settings), ctx.telemetry
+            storage,
+            pool,
+            engine.name,
+            engine.fallback_language,
+            chunk_plan(settings),
+            ctx.telemetry,
+            flags or FeatureFlags(),
         )
 
         async def handle(event: JobEvent) -> None:
