@@ -47,4 +47,4 @@ async def test_slowdown_factor_makes_the_stage_take_that_many_times_longer(
     names = [e.name for e in stage.events]
     assert "feature_flag.evaluation" in names
     (delay,) = [e for e in stage.events if e.name == "reelscope.flag.injected_delay"]
-    assert float((delay.attributes or {})["delay_s"]) >= 1.9 * recognition_s
+    assert float((delay.attributes or {})["reelscope.flag.delay_s"]) >= 1.9 * recognition_s

@@ -46,6 +46,13 @@ WEBHOOK_OUTCOME: Final = "reelscope.webhook.outcome"
 """`delivered`, `rejected`, `refused` (a non-public address or a redirect), `error` or `skipped`: low
 cardinality, allowed on metrics."""
 
+FLAG_INJECTED: Final = "reelscope.flag.injected"
+"""The failure flag (`reelscope flags`) that made this span's work fail or wait on purpose; the evaluation itself
+is a `feature_flag.evaluation` span event."""
+
+FLAG_DELAY: Final = "reelscope.flag.delay_s"
+"""Seconds waited on purpose because of a failure flag."""
+
 NOTIFICATION_CHANNEL: Final = "reelscope.notification.channel"
 """How a job's owner was told: `webhook`, `slack` or `email`: low cardinality, allowed on metrics."""
 

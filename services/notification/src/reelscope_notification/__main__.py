@@ -2,6 +2,7 @@
 
 from reelscope_contracts import StageName
 from reelscope_contracts.topology import NOTIFICATION
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import FailurePolicy, StorageLedger, WorkerSpec, run_worker
 from reelscope_storage import open_storage
 
@@ -21,7 +22,8 @@ def main() -> None:
         give_up=record_give_up,
         ledger=StorageLedger(open_storage(settings)),
     )
-    run_worker(spec, settings, build_handler(settings))
+    flags = FeatureFlags.start()  # process-global OpenFeature set-up, beside run_worker's telemetry bootstrap
+    run_worker(spec, settings, build_handler(settings, flags))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from reelscope_contracts import FailureCategory, JobNotified
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import RetryLater
 from reelscope_outbound import delivery_secrets
 from reelscope_telemetry import Telemetry, attributes, get_logger
@@ -41,6 +42,7 @@ class Notifier:
     ledger: ChannelLedger
     smtp: SmtpConfig | None = None
     clock: Callable[[], float] = field(default=time.time)
+    flags: FeatureFlags = field(default_factory=FeatureFlags)
 
     def targets(self, event: FinalEvent) -> dict[Channel, Send]:
         """The channels this job is to be told on, in order, each as a one-shot sender."""
@@ -53,7 +55,9 @@ class Notifier:
                 if owner is not None
                 else settings.webhook_signing_secrets
             )
-            sends["webhook"] = lambda: deliver(self.webhook_client, self.telemetry, event, url, secrets, self.clock)
+            sends["webhook"] = lambda: deliver(
+                self.webhook_client, self.telemetry, event, url, secrets, self.clock, self.flags
+            )
         slack_url = (owner.slack_webhook_url if owner else None) or (
             settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
         )

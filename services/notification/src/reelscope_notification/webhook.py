@@ -18,6 +18,7 @@ import httpx
 from opentelemetry.trace import StatusCode
 from pydantic import SecretStr
 from reelscope_contracts import JobCompleted, JobFailed
+from reelscope_flags import WEBHOOK_TARGET_FAILING, FeatureFlags
 from reelscope_outbound import SIGNATURE_HEADER, HostUnresolved, OutboundRefused, signature_header
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
@@ -26,6 +27,10 @@ from reelscope_notification.results import DeliveryResult, FinalEvent, count, ht
 log = get_logger(__name__)
 
 USER_AGENT = "Reelscope-Webhook/0.1"
+INJECTED_FAILURE = DeliveryResult(
+    False, "error", f"webhook answered 503 (injected failure, flag {WEBHOOK_TARGET_FAILING}; no request sent)", True
+)
+"""What every attempt comes to while failure flag `webhookTargetFailing` is on: a transient 503, retried then parked."""
 
 
 def payload(event: FinalEvent, delivery_id: str) -> dict[str, Any]:
@@ -59,6 +64,18 @@ def delivery_id(event: FinalEvent) -> str:
     return uuid.uuid5(DELIVERY_NAMESPACE, f"{event.job_id}/{event.kind}").hex
 
 
+async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> DeliveryResult:
+    try:
+        response = await client.post(url, content=body, headers=headers)
+    except HostUnresolved as exc:
+        return DeliveryResult(False, "error", exc.reason, True)
+    except OutboundRefused as exc:
+        return DeliveryResult(False, "refused", exc.reason)
+    except httpx.HTTPError as exc:
+        return DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}", True)
+    return http_answer(response, "webhook")
+
+
 async def deliver(
     client: httpx.AsyncClient,
     telemetry: Telemetry,
@@ -66,9 +83,10 @@ async def deliver(
     url: str,
     secrets: Sequence[SecretStr],
     clock: Callable[[], float] = time.time,
+    flags: FeatureFlags | None = None,
 ) -> DeliveryResult:
     """POST the payload, signed with each of `secrets`, once and say what happened; `transient` results are worth
-    retrying.
+    retrying. While `flags` has `webhookTargetFailing` on, nothing is sent and the attempt fails as a 503 would.
 
     `client` must be a `reelscope_outbound.pinned_client` (it checks and pins the address it dials)."""
     delivery = delivery_id(event)
@@ -82,16 +100,11 @@ async def deliver(
     started = time.perf_counter()
     with telemetry.tracer.start_as_current_span("webhook.deliver") as span:
         span.set_attribute("reelscope.webhook.delivery_id", delivery)
-        try:
-            response = await client.post(url, content=body, headers=headers)
-        except HostUnresolved as exc:
-            result = DeliveryResult(False, "error", exc.reason, True)
-        except OutboundRefused as exc:
-            result = DeliveryResult(False, "refused", exc.reason)
-        except httpx.HTTPError as exc:
-            result = DeliveryResult(False, "error", f"webhook unreachable: {type(exc).__name__}: {exc}", True)
+        if flags is not None and flags.enabled(WEBHOOK_TARGET_FAILING):
+            span.set_attribute(attributes.FLAG_INJECTED, WEBHOOK_TARGET_FAILING)
+            result = INJECTED_FAILURE
         else:
-            result = http_answer(response, "webhook")
+            result = await _post(client, url, body, headers)
         span.set_attribute(attributes.WEBHOOK_OUTCOME, result.outcome)
         if not result.delivered:
             span.set_status(StatusCode.ERROR, result.detail)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from reelscope_contracts import JobCancelled, JobCompleted, JobEvent, JobFailed, JobNotified
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import StageFailed, WorkerContext
 from reelscope_messaging.consumer import Handler
 from reelscope_outbound import UrlPolicy, pinned_client
@@ -17,7 +18,9 @@ from reelscope_notification.ledger import ChannelLedger
 from reelscope_notification.notify import Notifier
 
 
-def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], Handler]:
+def build_handler(
+    settings: NotificationSettings, flags: FeatureFlags | None = None
+) -> Callable[[WorkerContext], Handler]:
     """Create the HTTP clients (address-checking; the webhook's traced), the SMTP config and the channel ledger
     once per process; the worker runtime supplies broker and telemetry."""
 
@@ -36,6 +39,7 @@ def build_handler(settings: NotificationSettings) -> Callable[[WorkerContext], H
             slack_client,
             ChannelLedger(open_storage(settings)),
             SmtpConfig.from_settings(settings),
+            flags=flags or FeatureFlags(),
         )
 
         async def handle(event: JobEvent) -> None:

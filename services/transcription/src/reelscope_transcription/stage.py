@@ -141,7 +141,8 @@ class Transcriber:
             return
         delay_s = (factor - 1) * recognition_s
         trace.get_current_span().add_event(
-            "reelscope.flag.injected_delay", {"reelscope.flag.key": TRANSCRIPTION_SLOWDOWN_FACTOR, "delay_s": delay_s}
+            "reelscope.flag.injected_delay",
+            {attributes.FLAG_INJECTED: TRANSCRIPTION_SLOWDOWN_FACTOR, attributes.FLAG_DELAY: delay_s},
         )
         log.warning("injected slowdown", flag=TRANSCRIPTION_SLOWDOWN_FACTOR, factor=factor, delay_s=round(delay_s, 3))
         await asyncio.sleep(delay_s)
