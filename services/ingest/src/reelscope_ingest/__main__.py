@@ -5,6 +5,7 @@ import math
 import sys
 
 import uvicorn
+from reelscope_flags import FeatureFlags
 from reelscope_telemetry import get_logger, init_telemetry
 from reelscope_telemetry.asgi import FreshContext
 
@@ -20,10 +21,11 @@ log = get_logger(__name__)
 def main() -> None:
     settings = IngestSettings()
     telemetry = init_telemetry("ingest")
+    flags = FeatureFlags.start()  # process-global OpenFeature set-up, right after the telemetry bootstrap
     shutdown = ShutdownState()
     started = False
     try:
-        app = create_app(settings, telemetry, shutdown)
+        app = create_app(settings, telemetry, shutdown, flags=flags)
         config = uvicorn.Config(
             FreshContext(app),
             host=settings.host,

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from reelscope_contracts.topology import INGEST_EVENTS
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import Broker, Consumer, FailurePolicy, connect_with_retry
 from reelscope_messaging.profiling import LoopProfiler
 from reelscope_storage import open_storage
@@ -14,6 +15,7 @@ from reelscope_telemetry import Telemetry, get_logger
 
 from reelscope_ingest.api.deps import AppState
 from reelscope_ingest.api.hardening import harden
+from reelscope_ingest.api.injected_faults import InjectedLatency
 from reelscope_ingest.api.routes import debug, health, jobs
 from reelscope_ingest.api.routes import keys as key_routes
 from reelscope_ingest.core.config import IngestSettings
@@ -68,11 +70,13 @@ def create_app(
     telemetry: Telemetry,
     shutdown: ShutdownState | None = None,
     migrations: Migrations | None = None,
+    flags: FeatureFlags | None = None,
 ) -> FastAPI:
     """The FastAPI application, instrumented with our providers (no per-chunk send/receive spans).
     `shutdown` is what the server marks on SIGTERM (readiness turns 503 at once); its schema step runs
-    this release's `migrations` (tests may pass others)."""
+    this release's `migrations` (tests may pass others); `flags` are the failure flags (`FeatureFlags.start()`)."""
     stopping = shutdown if shutdown is not None else ShutdownState()
+    flags = flags if flags is not None else FeatureFlags()
     migrations = migrations if migrations is not None else Migrations()
 
     @asynccontextmanager
@@ -91,7 +95,7 @@ def create_app(
         store = JobStore(sessions)
         broker = Broker(settings, telemetry.tracer, telemetry.instruments)
         app.state.reelscope = AppState(
-            settings=settings, store=store, keys=keys, broker=broker, storage=storage, telemetry=telemetry
+            settings=settings, store=store, keys=keys, broker=broker, storage=storage, telemetry=telemetry, flags=flags
         )
         connecting = asyncio.create_task(_connect_broker(broker, store, telemetry, settings))
         detector = StuckJobDetector(store, broker, storage, telemetry, settings)
@@ -115,6 +119,7 @@ def create_app(
     if settings.profiling_enabled:  # off by default: then /debug/profile is absent (404), from the document too
         app.state.profiler = LoopProfiler("ingest")
         app.include_router(debug.router)
+    app.add_middleware(InjectedLatency, flags=flags)  # innermost of ours, inside the server span
     harden(app, settings)
     FastAPIInstrumentor.instrument_app(
         app,

@@ -1,9 +1,10 @@
 """Dependencies the routes receive, as `Annotated` aliases so signatures read like prose."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from reelscope_flags import FeatureFlags
 from reelscope_messaging import Broker
 from reelscope_storage import Storage
 from reelscope_telemetry import Telemetry
@@ -23,6 +24,7 @@ class AppState:
     broker: Broker
     storage: Storage
     telemetry: Telemetry
+    flags: FeatureFlags = field(default_factory=FeatureFlags)
 
 
 def get_state(request: Request) -> AppState:

@@ -13,6 +13,7 @@ from reelscope_telemetry import current_trace_id, get_logger, job_scope
 
 from reelscope_ingest.api.auth import ReaderDep, SubmitterDep
 from reelscope_ingest.api.deps import AppState, StateDep
+from reelscope_ingest.api.injected_faults import maybe_publish_poison
 from reelscope_ingest.api.intake import take_in
 from reelscope_ingest.api.problems import (
     INSUFFICIENT_SCOPE,
@@ -135,6 +136,7 @@ async def submit_job(request: Request, state: StateDep, caller: SubmitterDep) ->
             await state.storage.delete_prefix(keys.prefix)
             log.error("job not queued: broker unavailable", error=str(exc))
             raise ApiProblem(QUEUE_UNAVAILABLE, "the job queue is unavailable; try again shortly") from None
+        await maybe_publish_poison(state.broker, state.flags)
         state.telemetry.instruments.jobs_submitted.add(1)
         log.info(
             "job submitted",
