@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelscope_cli import dead_letters, load_command
+from reelscope_cli import dead_letters, flags_command, load_command
 from reelscope_cli.client import ApiClient
 from reelscope_cli.otlp_files import format_tree, read_logs, read_spans
 from reelscope_cli.stack.settings import StackSettings
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     replaying.add_argument("--all", action="store_true", help="replay every parked message")
     replaying.set_defaults(run=cmd_dead_letters_replay)
     load_command.add_parser(commands, _api)
+    flags_command.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
