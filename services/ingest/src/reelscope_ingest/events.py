@@ -4,14 +4,28 @@ and job-cost histograms' exemplars point straight at the job's trace."""
 
 from collections.abc import Awaitable, Callable
 
-from reelscope_contracts import JobEvent, StageProgress
+from reelscope_contracts import FailureCategory, JobEvent, StageProgress
 from reelscope_contracts.topology import INGEST_EVENTS
 from reelscope_telemetry import Telemetry, attributes, get_logger
 
 from reelscope_ingest.core.config import IngestSettings
 from reelscope_ingest.core.store import JobStore, Transition
+from reelscope_ingest.core.transitions import TERMINAL, JobStatus
 
 log = get_logger(__name__)
+
+
+def start_job_counters_at_zero(telemetry: Telemetry) -> None:
+    """Export every series of the finished-jobs counter at 0 from start-up. Prometheus's `rate()` cannot see
+    the increment a series is born with (there is no earlier sample), so on a quiet pipeline the first failures
+    would be invisible to ReelscopeJobFailureRatioHigh and the success SLO. The set is small and fixed: each
+    outcome, and each failure category for `failed` (the attributes `record_finished` uses)."""
+    counter = telemetry.instruments.jobs_finished
+    for status in TERMINAL - {JobStatus.FAILED}:
+        counter.add(0, {attributes.JOB_OUTCOME: status.value})
+    for category in FailureCategory:
+        counter.add(0, {attributes.JOB_OUTCOME: JobStatus.FAILED.value, attributes.FAILURE_CATEGORY: category.value})
+    counter.add(0, {attributes.JOB_OUTCOME: JobStatus.FAILED.value})
 
 
 def record_finished(transition: Transition, telemetry: Telemetry, settings: IngestSettings) -> None:

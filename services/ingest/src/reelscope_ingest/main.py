@@ -24,7 +24,7 @@ from reelscope_ingest.core.keys import KeyStore, load_declared_keys
 from reelscope_ingest.core.schema import Migrations, prepare_schema
 from reelscope_ingest.core.store import JobStore
 from reelscope_ingest.core.stuck import StuckJobDetector
-from reelscope_ingest.events import event_handler
+from reelscope_ingest.events import event_handler, start_job_counters_at_zero
 from reelscope_ingest.shutdown import ShutdownState
 
 log = get_logger(__name__)
@@ -91,6 +91,7 @@ def create_app(
             await engine.dispose()
             raise
         settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+        start_job_counters_at_zero(telemetry)
         storage = open_storage(settings)
         store = JobStore(sessions)
         broker = Broker(settings, telemetry.tracer, telemetry.instruments)
