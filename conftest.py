@@ -41,6 +41,9 @@ TEST_PORTS = {
     "transcode_health_port": 38091,
     "transcription_health_port": 38092,
     "notification_health_port": 38093,
+    "alertmanager_port": 39093,
+    "alert_receiver_port": 39097,
+    "alert_smtp_port": 32525,
 }
 
 

@@ -125,3 +125,13 @@ def test_notification_templates_render(tmp_path: Path) -> None:
     config = ALERTMANAGER.read_text()
     for name in re.findall(r'template "([\w.]+)"', config):
         assert f'define "{name}"' in (PROMETHEUS / "alertmanager" / "templates" / "reelscope.tmpl").read_text()
+
+
+def test_inhibitions_by_equal_labels_need_those_labels() -> None:
+    """Alertmanager treats a label missing on both alerts as equal, so an inhibition with `equal: [slo]` and no
+    `slo` matcher would let any critical alert silence every warning without an `slo` label."""
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    for rule in config["inhibit_rules"]:
+        for label in rule.get("equal", []):
+            for side in ("source_matchers", "target_matchers"):
+                assert f'{label}=~".+"' in rule[side], (side, rule)

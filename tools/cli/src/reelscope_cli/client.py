@@ -137,6 +137,13 @@ class PrometheusClient(_Closing):
         result: list[dict[str, Any]] = response.json()["data"]["result"]
         return result
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every pending and firing alert the rules produce now (GET /api/v1/alerts)."""
+        response = self._http.get("/api/v1/alerts")
+        response.raise_for_status()
+        alerts: list[dict[str, Any]] = response.json()["data"]["alerts"]
+        return alerts
+
     def exemplars(self, promql: str, window_s: float = 3600) -> list[dict[str, Any]]:
         now = time.time()
         response = self._http.get(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelscope_cli import dead_letters, flags_command, load_command
+from reelscope_cli import dead_letters, flags_command, load_command, scenario
 from reelscope_cli.client import ApiClient
 from reelscope_cli.otlp_files import format_tree, read_logs, read_spans
 from reelscope_cli.stack.settings import StackSettings
@@ -117,6 +117,17 @@ def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters_discard(args: argparse.Namespace) -> int:
+    if not args.all and not args.message_ids:
+        print("name message ids to discard, or --all", file=sys.stderr)
+        return 2
+    discarded = asyncio.run(dead_letters.discard(_amqp_url(), None if args.all else set(args.message_ids)))
+    for letter in discarded:
+        print(f"discarded {letter.message_id} from {letter.origin_queue or '?'}: {letter.reason}")
+    print(f"{len(discarded)} message(s) discarded")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reelscope", description="Submit and follow Reelscope jobs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -147,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     replaying.add_argument("message_ids", nargs="*", help="ids shown by `list`")
     replaying.add_argument("--all", action="store_true", help="replay every parked message")
     replaying.set_defaults(run=cmd_dead_letters_replay)
+    discarding = actions.add_parser("discard", help="remove parked messages for good (after inspecting them)")
+    discarding.add_argument("message_ids", nargs="*", help="ids shown by `list`")
+    discarding.add_argument("--all", action="store_true", help="discard every parked message")
+    discarding.set_defaults(run=cmd_dead_letters_discard)
     load_command.add_parser(commands, _api)
     flags_command.add_parser(commands)
+    scenario.add_parser(commands, _api)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

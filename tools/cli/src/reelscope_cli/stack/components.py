@@ -9,6 +9,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from reelscope_flags.flagfile import ensure_flag_file
+
+from reelscope_cli.stack.alerting import render_alertmanager_config, render_rules
 from reelscope_cli.stack.processes import Component, http_ok, port_open
 from reelscope_cli.stack.settings import StackSettings, repo_root
 
@@ -77,6 +80,7 @@ def collector_env(s: StackSettings) -> dict[str, str]:
         "REELSCOPE_COLLECTOR_PROMETHEUS_PORT": str(s.collector_prometheus_port),
         "REELSCOPE_COLLECTOR_METRICS_PORT": str(s.collector_metrics_port),
         "REELSCOPE_COLLECTOR_HEALTH_PORT": str(s.collector_health_port),
+        "REELSCOPE_METRIC_EXPIRATION": s.metric_expiration,
     }
 
 
@@ -94,7 +98,8 @@ def collector(s: StackSettings) -> Component:
 def render_prometheus_config(s: StackSettings) -> Path:
     """Fill the ports into prometheus/prometheus.local.yml; the rendered copy lives in the run dir."""
     values = {
-        "REELSCOPE_REPO": str(repo_root()),
+        "REELSCOPE_RULES_DIR": str(render_rules(s)),
+        "REELSCOPE_ALERTMANAGER_PORT": str(s.alertmanager_port),
         "REELSCOPE_COLLECTOR_PROMETHEUS_PORT": str(s.collector_prometheus_port),
         "REELSCOPE_COLLECTOR_METRICS_PORT": str(s.collector_metrics_port),
         "REELSCOPE_RABBITMQ_PROMETHEUS_PORT": str(s.rabbitmq_prometheus_port),
@@ -124,6 +129,42 @@ def prometheus(s: StackSettings) -> Component:
     )
 
 
+def alert_receiver(s: StackSettings) -> Component:
+    """Where the local Alertmanager delivers: webhook and Slack over HTTP, email over SMTP (alert_receiver.py)."""
+    render_alertmanager_config(s)  # makes the webhook token the receiver checks
+    return Component(
+        "alert-receiver",
+        [
+            sys.executable,
+            "-m",
+            "reelscope_cli.stack.alert_receiver",
+            f"--http-port={s.alert_receiver_port}",
+            f"--smtp-port={s.alert_smtp_port}",
+            f"--out={s.alert_notifications_file}",
+            f"--token-file={s.alert_webhook_token_file}",
+        ],
+        ready=lambda: http_ok(f"http://127.0.0.1:{s.alert_receiver_port}/healthz")() and port_open(s.alert_smtp_port),
+        ports=(s.alert_receiver_port, s.alert_smtp_port),
+    )
+
+
+def alertmanager(s: StackSettings) -> Component:
+    """Debian's Alertmanager with our routing (rendered by alerting.py), a single node: no cluster port."""
+    config = render_alertmanager_config(s)
+    return Component(
+        "alertmanager",
+        [
+            "prometheus-alertmanager",
+            f"--config.file={config}",
+            f"--storage.path={s.run_dir / 'alertmanager' / 'data'}",
+            f"--web.listen-address=127.0.0.1:{s.alertmanager_port}",
+            "--cluster.listen-address=",
+        ],
+        ready=http_ok(f"{s.alertmanager_url}/-/ready"),
+        ports=(s.alertmanager_port,),
+    )
+
+
 def service_env(s: StackSettings, name: str) -> dict[str, str]:
     """What every service gets: broker, storage, and the standard OTEL_* variables."""
     return {
@@ -132,6 +173,7 @@ def service_env(s: StackSettings, name: str) -> dict[str, str]:
         "REELSCOPE_STORAGE_DIR": str(s.storage_dir),
         # Scratch on the same filesystem as storage, so an upload is moved into place, not copied.
         "REELSCOPE_SCRATCH_DIR": str(s.run_dir / "scratch"),
+        "REELSCOPE_FLAGS_FILE": str(s.flags_file),  # made all-off by `services` if missing
         "OTEL_SERVICE_NAME": name,
         "OTEL_EXPORTER_OTLP_ENDPOINT": os.environ.get(
             "OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{s.otlp_http_port}"
@@ -195,6 +237,7 @@ def transcription_concurrency() -> dict[str, str]:
 
 
 def services(s: StackSettings) -> list[Component]:
+    ensure_flag_file(s.flags_file)
     ingest_env = (
         service_env(s, "ingest")
         | LOCAL_WEBHOOK_NETWORKS
@@ -246,4 +289,4 @@ def services(s: StackSettings) -> list[Component]:
 
 def all_components(s: StackSettings) -> list[Component]:
     """Everything, in start order (stop in reverse)."""
-    return [rabbitmq(s), collector(s), prometheus(s), *services(s)]
+    return [rabbitmq(s), collector(s), alert_receiver(s), alertmanager(s), prometheus(s), *services(s)]

@@ -33,7 +33,20 @@ class StackSettings(BaseSettings):
     transcode_health_port: int = 8091
     transcription_health_port: int = 8092
     notification_health_port: int = 8093
+    alertmanager_port: int = 9093
+    alert_receiver_port: int = 9097
+    alert_smtp_port: int = 2525
     start_timeout_s: float = 90.0
+    alert_for_max: str = "1m"
+    """Every rule's `for:` is capped at this on the local stack, so a scenario's alert fires within minutes
+    (REELSCOPE_ALERT_FOR_MAX; empty keeps the rules' own durations; the tests use seconds)."""
+    alertmanager_group_wait: str = "10s"
+    alertmanager_group_interval: str = "30s"
+    """Alertmanager's grouping timers on the local stack (production's are 30s and 5m): a resolved alert is
+    notified at the next group interval."""
+    metric_expiration: str = "2m"
+    """How long the collector keeps a series nobody reports any more: a killed service's `target_info` vanishes
+    after this, which is what ReelscopeServiceDown watches (production keeps 30m)."""
 
     def shifted(self, offset: int, run_dir: Path) -> "StackSettings":
         """A second stack beside this one: every port moved by `offset`, its own run dir and RabbitMQ node name."""
@@ -66,6 +79,25 @@ class StackSettings(BaseSettings):
     @property
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{self.alertmanager_port}"
+
+    @property
+    def alert_notifications_file(self) -> Path:
+        """Every notification Alertmanager delivered to the local alert receiver, one JSON object per line."""
+        return self.run_dir / "alertmanager" / "notifications.jsonl"
+
+    @property
+    def alert_webhook_token_file(self) -> Path:
+        """The bearer token Alertmanager's webhook sends and the local receiver checks."""
+        return self.run_dir / "alertmanager" / "secrets" / "webhook-token"
+
+    @property
+    def flags_file(self) -> Path:
+        """The failure flags every service reads (flagd's JSON format; `reelscope flags set` edits it)."""
+        return self.run_dir / "flags.json"
 
     @property
     def collector_binary(self) -> Path:

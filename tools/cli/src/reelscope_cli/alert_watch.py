@@ -1,0 +1,105 @@
+"""Follow named alerts from the moment something broke: when each went pending and firing in Prometheus, when
+Alertmanager's notification about it reached the local alert receiver, and when it resolved (in Prometheus and
+by notification). `reelscope scenario` prints these; the alert end-to-end tests assert on them."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reelscope_cli.client import PrometheusClient
+from reelscope_cli.stack.alert_receiver import Notification, read_notifications
+
+
+@dataclass
+class AlertTimeline:
+    """Seconds after `AlertWatch.started` at which the alert reached each point (None: not yet)."""
+
+    name: str
+    pending_s: float | None = None
+    firing_s: float | None = None
+    notified_s: float | None = None
+    notified_channels: set[str] = field(default_factory=set)
+    resolved_s: float | None = None
+    resolved_notified_s: float | None = None
+
+    def describe(self) -> str:
+        def at(value: float | None) -> str:
+            return "-" if value is None else f"{value:.0f} s"
+
+        channels = f" ({', '.join(sorted(self.notified_channels))})" if self.notified_channels else ""
+        return (
+            f"{self.name}: pending {at(self.pending_s)}, firing {at(self.firing_s)}, "
+            f"notified {at(self.notified_s)}{channels}, resolved {at(self.resolved_s)}, "
+            f"resolved notified {at(self.resolved_notified_s)}"
+        )
+
+
+def notifications_about(path: Path, alertname: str, status: str, since: float) -> list[Notification]:
+    """Notifications received after unix time `since` about `alertname` with `status` (firing or resolved)."""
+    wanted = "RESOLVED" if status == "resolved" else "FIRING"
+    found = []
+    for notification in read_notifications(path):
+        if notification.received_at < since or not notification.mentions(alertname):
+            continue
+        if notification.channel == "webhook":
+            matches = any(
+                a.get("labels", {}).get("alertname") == alertname and a.get("status") == status
+                for a in notification.body.get("alerts", [])
+            )
+        else:  # Slack and email carry the status in their title: [FIRING:n] / [RESOLVED]
+            matches = f"[{wanted}" in str(notification.body)
+        if matches:
+            found.append(notification)
+    return found
+
+
+class AlertWatch:
+    """Polls Prometheus and the receiver's notifications file for `names`, from now on."""
+
+    def __init__(self, prometheus_url: str, notifications: Path, names: list[str]) -> None:
+        self.prometheus_url = prometheus_url
+        self.notifications = notifications
+        self.started = time.time()
+        self.timelines = {name: AlertTimeline(name) for name in names}
+        self._seen_active: set[str] = set()
+
+    def poll(self) -> None:
+        """Record what changed since the last poll."""
+        now = time.time() - self.started
+        with PrometheusClient(self.prometheus_url) as prometheus:
+            active = {(a["labels"]["alertname"], a["state"]) for a in prometheus.alerts()}
+        for name, timeline in self.timelines.items():
+            states = {state for alert, state in active if alert == name}
+            if states and timeline.pending_s is None:
+                timeline.pending_s = now
+            if "firing" in states and timeline.firing_s is None:
+                timeline.firing_s = now
+            if states:
+                self._seen_active.add(name)
+            elif name in self._seen_active and timeline.firing_s is not None and timeline.resolved_s is None:
+                timeline.resolved_s = now
+            if timeline.notified_s is None:
+                firing = notifications_about(self.notifications, name, "firing", self.started)
+                if firing:
+                    timeline.notified_s = min(n.received_at for n in firing) - self.started
+            if timeline.notified_s is not None:
+                firing = notifications_about(self.notifications, name, "firing", self.started)
+                timeline.notified_channels = {n.channel for n in firing}
+            if timeline.resolved_s is not None and timeline.resolved_notified_s is None:
+                since = self.started + timeline.resolved_s - 1
+                resolved = notifications_about(self.notifications, name, "resolved", since)
+                if resolved:
+                    timeline.resolved_notified_s = min(n.received_at for n in resolved) - self.started
+
+    def wait(self, name: str, point: str, timeout_s: float, interval_s: float = 1.0) -> AlertTimeline:
+        """Poll until `name`'s timeline has `point` (`firing_s`, `notified_s`, `resolved_notified_s`...);
+        TimeoutError with the timeline so far otherwise."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.poll()
+            timeline = self.timelines[name]
+            if getattr(timeline, point) is not None:
+                return timeline
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{point} not reached within {timeout_s:.0f} s: {timeline.describe()}")
+            time.sleep(interval_s)
