@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from reelscope_cli.alert_watch import AlertTimeline, AlertWatch, notifications_about
-from reelscope_cli.client import ApiClient
+from reelscope_cli.client import ApiClient, PrometheusClient
 from reelscope_cli.dead_letters import discard, list_dead_letters
 from reelscope_cli.samples import make_test_clip
 from reelscope_cli.stack.components import services
@@ -48,14 +48,26 @@ def _run_jobs(stack: StackSettings, clip: Path, count: int) -> list[dict[str, An
         return [api.wait(job["job_id"], timeout_s=180) for job in accepted]
 
 
-def _wait_for_a_completed_job(stack: StackSettings, clip: Path, tries: int = 5) -> None:
-    """Jobs complete again once transcode has read the flag file turned off (a file watch, not a restart)."""
+def _wait_for_a_job_that(stack: StackSettings, clip: Path, status: str, tries: int = 5) -> None:
+    """Submit single jobs until one ends `status`: the services see a flag file edit within a second or two (a
+    file watch, not a restart), so the first job after the edit may still run the old way."""
     for _ in range(tries):
         (job,) = _run_jobs(stack, clip, 1)
-        if job["status"] == "completed":
+        if job["status"] == status:
             return
         time.sleep(1)
-    raise AssertionError(f"jobs still fail {tries} tries after the flag went off: {job.get('failure')}")
+    raise AssertionError(f"no job ended {status} in {tries} tries after the flag edit: {job.get('failure')}")
+
+
+def _wait_until_quiet(stack: StackSettings, name: str, timeout_s: float = 120.0) -> None:
+    """Wait until `name` is neither pending nor firing: right after start-up a service that has not reported yet
+    is briefly "down", and a test breaks a healthy stack, not one still starting."""
+    deadline = time.monotonic() + timeout_s
+    with PrometheusClient(stack.prometheus_url) as prometheus:
+        while any(a["labels"]["alertname"] == name for a in prometheus.alerts()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} still active {timeout_s:.0f} s after start-up")
+            time.sleep(1)
 
 
 def _amqp_url(stack: StackSettings) -> str:
@@ -66,6 +78,10 @@ def _assert_notified_as_written(stack: StackSettings, watch: AlertWatch, name: s
     """The webhook notification carries the rule's severity and annotations and the bearer token; every
     expected channel (webhook, slack, email) got one."""
     timeline = watch.timelines[name]
+    deadline = time.monotonic() + 15  # Alertmanager sends to the receivers one after the other
+    while not channels <= timeline.notified_channels and time.monotonic() < deadline:
+        time.sleep(1)
+        watch.poll()
     assert channels <= timeline.notified_channels, timeline.describe()
     rule = _rule(name)
     webhooks = [
@@ -98,10 +114,14 @@ def test_poison_messages_fire_dead_letters_present_until_discarded(
     watch = AlertWatch(alert_stack.prometheus_url, alert_stack.alert_notifications_file, [name])
     set_flag(alert_stack.flags_file, "poisonMessageRate", "1")
     try:
-        (job,) = _run_jobs(alert_stack, clip, 1)
+        for _ in range(5):  # the services see a flag file edit within a second or two
+            (job,) = _run_jobs(alert_stack, clip, 1)
+            assert job["status"] == "completed"  # the job itself is unaffected
+            if asyncio.run(list_dead_letters(_amqp_url(alert_stack))):
+                break
+            time.sleep(1)
     finally:
         set_flag(alert_stack.flags_file, "poisonMessageRate", "off")
-    assert job["status"] == "completed"  # the job itself is unaffected
     watch.wait(name, "notified_s", FIRE_TIMEOUT_S)
     _assert_notified_as_written(alert_stack, watch, name, {"webhook", "slack"})
 
@@ -123,7 +143,8 @@ def test_failure_spike_fires_failure_ratio_and_budget_burn_then_resolves(
     watch = AlertWatch(alert_stack.prometheus_url, alert_stack.alert_notifications_file, [ratio, burn])
     set_flag(alert_stack.flags_file, "transcodeFailureRate", "1")
     try:
-        jobs = _run_jobs(alert_stack, clip, 6)
+        _wait_for_a_job_that(alert_stack, clip, "failed")
+        jobs = _run_jobs(alert_stack, clip, 5)
         assert all(job["status"] == "failed" for job in jobs)
         assert all("transcodeFailureRate" in job["failure"]["reason"] for job in jobs)
         watch.wait(ratio, "notified_s", FIRE_TIMEOUT_S)
@@ -133,11 +154,11 @@ def test_failure_spike_fires_failure_ratio_and_budget_burn_then_resolves(
     _assert_notified_as_written(alert_stack, watch, ratio, {"webhook", "slack"})
     _assert_notified_as_written(alert_stack, watch, burn, {"webhook", "email"})
 
-    _wait_for_a_completed_job(alert_stack, clip)  # the services see the flag file change within a second or two
-    for _ in range(10):  # at most 50 healthy jobs dilute the 10-minute window
+    _wait_for_a_job_that(alert_stack, clip, "completed")
+    for _ in range(12):  # at most 60 healthy jobs dilute the 10-minute window until the resolution is notified
         assert all(job["status"] == "completed" for job in _run_jobs(alert_stack, clip, 5))
         watch.poll()
-        if watch.timelines[ratio].resolved_s is not None:
+        if watch.timelines[ratio].resolved_notified_s is not None:
             break
     watch.wait(ratio, "resolved_notified_s", RESOLVE_TIMEOUT_S)
     _print_timelines(capsys, "failure spike", watch.timelines[ratio], watch.timelines[burn])
@@ -151,6 +172,8 @@ def test_a_killed_worker_fires_service_down_until_restarted(
     name = "ReelscopeServiceDown"
     (transcode,) = [c for c in services(alert_stack) if c.name == "transcode"]
     manager = ProcessManager(alert_stack.run_dir)
+    _wait_until_quiet(alert_stack, name)
+    time.sleep(6)  # Alertmanager's resolved notification of a start-up blip goes out within a group interval
     watch = AlertWatch(alert_stack.prometheus_url, alert_stack.alert_notifications_file, [name])
     assert manager.kill(transcode) is not None
     try:
