@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+from reelscope_cli.client import RabbitMQManagementClient
 from reelscope_cli.stack.components import collector, rabbitmq
 from reelscope_cli.stack.main import down, up
 from reelscope_cli.stack.processes import ProcessManager
@@ -41,8 +42,9 @@ TEST_PORTS = {
     "transcode_health_port": 38091,
     "transcription_health_port": 38092,
     "notification_health_port": 38093,
-    "alertmanager_port": 39093,
-    "alert_receiver_port": 39097,
+    # Clear of every port above shifted by the fault suite's 1000 and the alert tests' 2000.
+    "alertmanager_port": 33093,
+    "alert_receiver_port": 33097,
     "alert_smtp_port": 32525,
 }
 
@@ -86,6 +88,20 @@ async def broker(rabbitmq_url: str, telemetry: CapturedTelemetry) -> AsyncIterat
     await connected.connect()
     yield connected
     await connected.close()
+
+
+@pytest.fixture
+def private_vhost_url(stack_settings: StackSettings, rabbitmq_url: str) -> Iterator[str]:
+    """The AMQP URL of a fresh RabbitMQ virtual host, deleted afterwards: for a test that consumes a work queue
+    itself, which the session stack's workers (sharing the session's vhost) would otherwise take messages from."""
+    vhost = f"reelscope-test-{uuid.uuid4().hex[:8]}"
+    with RabbitMQManagementClient(stack_settings.rabbitmq_management_url, timeout_s=10) as rabbitmq:
+        rabbitmq.call("PUT", f"/vhosts/{vhost}")
+        rabbitmq.call("PUT", f"/permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+        try:
+            yield f"{rabbitmq_url}{vhost}"
+        finally:
+            rabbitmq.call("DELETE", f"/vhosts/{vhost}")
 
 
 MINIO_START_TIMEOUT_S = 30.0

@@ -3,6 +3,7 @@ the transcode consume loop parks, while the job itself goes through."""
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from reelscope_flags import set_flag
 from reelscope_flags.testing import file_flags
 from reelscope_ingest.api.injected_faults import POISON_BODY
 from reelscope_ingest.core.config import IngestSettings
-from reelscope_messaging import PARKING_QUEUE, Broker, Consumer, FailurePolicy
+from reelscope_messaging import PARKING_QUEUE, Broker, BrokerSettings, Consumer, FailurePolicy
 from reelscope_messaging.headers import ORIGIN_QUEUE_HEADER
 from reelscope_messaging.testing import eventually
 from reelscope_telemetry import attributes
@@ -61,11 +62,27 @@ async def test_added_latency_delays_every_v1_request_inside_its_server_span(
     assert any(e.name == "feature_flag.evaluation" for e in span.events)
 
 
+@pytest.fixture
+async def private_broker(private_vhost_url: str, telemetry: CapturedTelemetry) -> AsyncIterator[Broker]:
+    """A broker on a vhost of its own: the session stack's transcode worker must not take this test's messages."""
+    connected = Broker(BrokerSettings(amqp_url=private_vhost_url, publish_timeout_s=5), telemetry.telemetry.tracer)
+    await connected.connect()
+    yield connected
+    await connected.close()
+
+
 async def test_poison_rate_one_parks_an_undecodable_message_beside_the_job(
-    ingest_settings: IngestSettings, telemetry: CapturedTelemetry, broker: Broker, media: bytes, tmp_path: Path
+    ingest_settings: IngestSettings,
+    telemetry: CapturedTelemetry,
+    private_vhost_url: str,
+    private_broker: Broker,
+    media: bytes,
+    tmp_path: Path,
 ) -> None:
     """poisonMessageRate=1: a submission still gets 202 and its job reaches the transcode queue; one extra
     undecodable message lands there too, and the transcode consume loop parks it in reelscope.parked."""
+    broker = private_broker
+    ingest_settings = ingest_settings.model_copy(update={"amqp_url": private_vhost_url})
     seen: list[str] = []
 
     async def transcode(event: JobEvent) -> None:

@@ -21,6 +21,8 @@ class AlertTimeline:
     notified_channels: set[str] = field(default_factory=set)
     resolved_s: float | None = None
     resolved_notified_s: float | None = None
+    last_active_s: float | None = None
+    """The last poll that saw the alert pending or firing (its resolution is notified after that)."""
 
     def describe(self) -> str:
         def at(value: float | None) -> str:
@@ -76,6 +78,7 @@ class AlertWatch:
                 timeline.firing_s = now
             if states:
                 self._seen_active.add(name)
+                timeline.last_active_s = now
             elif name in self._seen_active and timeline.firing_s is not None and timeline.resolved_s is None:
                 timeline.resolved_s = now
             if timeline.notified_s is None:
@@ -86,7 +89,7 @@ class AlertWatch:
                 firing = notifications_about(self.notifications, name, "firing", self.started)
                 timeline.notified_channels = {n.channel for n in firing}
             if timeline.resolved_s is not None and timeline.resolved_notified_s is None:
-                since = self.started + timeline.resolved_s - 1
+                since = self.started + (timeline.last_active_s or 0.0)
                 resolved = notifications_about(self.notifications, name, "resolved", since)
                 if resolved:
                     timeline.resolved_notified_s = min(n.received_at for n in resolved) - self.started

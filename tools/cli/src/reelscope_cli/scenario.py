@@ -4,6 +4,7 @@ failure flag (or a killed worker) plus a load mix; it mends what it broke when i
 
 import argparse
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ class Scenario:
     """Jobs notify the local receiver's /jobs endpoint (so notification has deliveries to fail)."""
     panels: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
+    watch_s: float = 180.0
+    """How long to keep watching for the alerts after the load, by default."""
     afterwards: str = ""
 
 
@@ -73,8 +76,10 @@ SCENARIOS = {
         ),
         Scenario(
             "webhook-down",
-            "Every webhook delivery fails as a 503 (flag webhookTargetFailing): retries, then dead letters.",
+            "Every webhook delivery fails as a 503 (flag webhookTargetFailing): retries (about 2.5 minutes with the "
+            "default backoff), then dead letters.",
             flag=("webhookTargetFailing", "on"),
+            watch_s=300.0,
             mix="short=1",
             job_webhook=True,
             panels=(
@@ -106,16 +111,21 @@ SCENARIOS = {
                 "Pipeline overview / Messages waiting (work queues)",
                 "RabbitMQ and telemetry pipeline / Consumers per queue",
             ),
-            alerts=("ReelscopeServiceDown", "ReelscopeNoJobsFinishing"),
-            afterwards="The worker is restarted at the end: the waiting jobs complete and the alert resolves.",
+            alerts=("ReelscopeServiceDown",),
+            afterwards="The worker is restarted at the end: the waiting jobs complete and the alert resolves. "
+            "Left down for 15 minutes, ReelscopeNoJobsFinishing would fire too (inhibited by ServiceDown).",
         ),
         Scenario(
             "slow-api",
             "Every API request takes 700 ms longer (flag ingestAddedLatencyMs=700).",
             flag=("ingestAddedLatencyMs", "700"),
             mix="short=1",
+            rate=1.0,
+            duration_s=300.0,
             panels=("API performance / p95 latency by route", "SLOs / API latency: Burn rate (error ratio / budget)"),
             alerts=("ReelscopeApiLatencyBudgetBurnFast",),
+            afterwards="The fast burn pages once slow reads are 14.4% of the last hour's as well as the last 5 "
+            "minutes' (multi-window): on a stack that served many fast reads this hour, it takes longer.",
         ),
         Scenario(
             "memory-leak",
@@ -157,6 +167,26 @@ def _alert_line(timelines: list[AlertTimeline]) -> str:
     return "; ".join(f"{t.name} {state(t)}" for t in timelines)
 
 
+def _poll(watch: AlertWatch) -> None:
+    try:
+        watch.poll()
+    except httpx.HTTPError as exc:
+        print(f"  (Prometheus not answering: {exc})")
+
+
+def _watch_until_notified(watch: AlertWatch, limit_s: float) -> None:
+    """After the load, keep the breakage and keep watching until every expected alert has been notified (an
+    alert fires only after its `for:`), for at most `limit_s`."""
+    deadline = time.monotonic() + limit_s
+    while watch.timelines and any(t.notified_s is None for t in watch.timelines.values()):
+        if time.monotonic() > deadline:
+            print(f"  stopped watching after {limit_s:.0f} s (--watch); Prometheus /alerts shows the rest")
+            return
+        time.sleep(5)
+        _poll(watch)
+        print(f"  waiting for alerts | {_alert_line(list(watch.timelines.values()))}", flush=True)
+
+
 def run_scenario(scenario: Scenario, stack: StackSettings, api: ApiClient, args: argparse.Namespace) -> int:
     flags_file: Path = args.flags_file or stack.flags_file
     print(f"scenario {scenario.name}: {scenario.story}")
@@ -181,12 +211,10 @@ def run_scenario(scenario: Scenario, stack: StackSettings, api: ApiClient, args:
         try:
             while load.is_alive():
                 load.join(5.0)
-                try:
-                    watch.poll()
-                except httpx.HTTPError as exc:
-                    print(f"  (Prometheus not answering: {exc})")
+                _poll(watch)
                 alerts = f" | {_alert_line(list(watch.timelines.values()))}" if scenario.alerts else ""
                 print(f"{progress_line(report.snapshot())}{alerts}", flush=True)
+            _watch_until_notified(watch, args.watch or scenario.watch_s)
         except KeyboardInterrupt:
             stop.set()
             load.join()
@@ -215,6 +243,9 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]", 
     parser.add_argument("name", choices=sorted(SCENARIOS))
     parser.add_argument("--rate", type=float, help="submissions per second (default: the scenario's)")
     parser.add_argument("--duration", type=float, help="seconds of load (default: the scenario's)")
+    parser.add_argument(
+        "--watch", type=float, help="seconds to keep watching for the alerts after the load (default: the scenario's)"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the flag on / the worker down afterwards")
     parser.add_argument("--flags-file", type=Path, help="the flag file (default: the local stack's)")
 
