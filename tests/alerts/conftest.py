@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from reelscope_cli.stack.main import down, up
+from reelscope_cli.stack.main import running
 from reelscope_cli.stack.settings import StackSettings
 
 ALERT_PORT_SHIFT = 2000
@@ -36,8 +36,5 @@ def alert_stack(stack_settings: StackSettings, tmp_path_factory: pytest.TempPath
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ALERT_STACK_ENV.items():
             patch.setenv(name, os.environ.get(name, value))
-        up(settings)
-        try:
+        with running(settings):
             yield settings
-        finally:
-            down(settings)

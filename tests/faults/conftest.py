@@ -5,7 +5,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from reelscope_cli.stack.main import down, up
+from reelscope_cli.stack.main import running
 from reelscope_cli.stack.settings import StackSettings
 
 FAULT_PORT_SHIFT = 1000
@@ -29,8 +29,5 @@ def fault_stack(stack_settings: StackSettings, tmp_path_factory: pytest.TempPath
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAULT_SUITE_ENV.items():
             patch.setenv(name, os.environ.get(name, value))
-        up(settings)
-        try:
+        with running(settings):
             yield settings
-        finally:
-            down(settings)

@@ -3,7 +3,8 @@ and by broker waits; and the nearest-rank percentile every benchmark reports."""
 
 import pytest
 from reelscope_bench.pipeline import job_timing
-from reelscope_bench.report import Section, at_least, at_most, percentile, targets_table
+from reelscope_bench.report import Section, at_least, at_most, targets_table
+from reelscope_cli.load_report import percentile
 from reelscope_cli.otlp_files import SpanRecord
 
 pytestmark = pytest.mark.unit

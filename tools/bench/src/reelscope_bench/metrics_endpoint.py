@@ -15,11 +15,12 @@ import httpx
 from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
+from reelscope_cli.load_report import percentile
 from reelscope_telemetry import attributes
 from reelscope_telemetry._prometheus import PrometheusEndpoint
 from reelscope_telemetry.instruments import Instruments, create_instruments
 
-from reelscope_bench.report import Section, at_most, percentile
+from reelscope_bench.report import Section, at_most
 
 SERIES = 10_000
 INSTRUMENTS = 10

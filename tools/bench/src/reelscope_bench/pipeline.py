@@ -29,13 +29,14 @@ from typing import Any
 
 import psutil
 from reelscope_cli.client import ApiClient
+from reelscope_cli.load_report import percentile
 from reelscope_cli.otlp_files import SpanRecord, read_spans
 from reelscope_cli.samples import make_speech_clip
 from reelscope_cli.stack.processes import ProcessManager
 from reelscope_cli.stack.settings import StackSettings
 from reelscope_transcode.probe import ffprobe
 
-from reelscope_bench.report import Section, at_least, at_most, percentile
+from reelscope_bench.report import Section, at_least, at_most
 
 SENTENCE = "reelscope measures its own pipeline"
 CLIP_SIZE = "320x240"

@@ -1,7 +1,6 @@
 """What every benchmark returns: its figures (JSON-able, absolute numbers for context) and its targets (ratios or
 bounds measured in the same run, reported as met or not met; `make bench` never fails on a missed target)."""
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,12 +67,3 @@ def flat_figures(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, s
         else:
             rows.append((f"{prefix}{name}", str(value)))
     return rows
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (`q` in 0..100) of a non-empty sample: a value that was really measured."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]

@@ -106,11 +106,16 @@ def cmd_dead_letters_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
+def _chosen_ids(args: argparse.Namespace, verb: str) -> set[str] | None:
+    """The message ids named on the command line, None for `--all`; SystemExit(2) for neither."""
     if not args.all and not args.message_ids:
-        print("name message ids to replay, or --all", file=sys.stderr)
-        return 2
-    replayed = asyncio.run(dead_letters.replay(_amqp_url(), None if args.all else set(args.message_ids)))
+        print(f"name message ids to {verb}, or --all", file=sys.stderr)
+        raise SystemExit(2)
+    return None if args.all else set(args.message_ids)
+
+
+def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
+    replayed = asyncio.run(dead_letters.replay(_amqp_url(), _chosen_ids(args, "replay")))
     for letter in replayed:
         print(f"replayed {letter.message_id} to {letter.origin_queue} (job {letter.job_id or '?'})")
     print(f"{len(replayed)} message(s) replayed")
@@ -118,10 +123,7 @@ def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_dead_letters_discard(args: argparse.Namespace) -> int:
-    if not args.all and not args.message_ids:
-        print("name message ids to discard, or --all", file=sys.stderr)
-        return 2
-    discarded = asyncio.run(dead_letters.discard(_amqp_url(), None if args.all else set(args.message_ids)))
+    discarded = asyncio.run(dead_letters.discard(_amqp_url(), _chosen_ids(args, "discard")))
     for letter in discarded:
         print(f"discarded {letter.message_id} from {letter.origin_queue or '?'}: {letter.reason}")
     print(f"{len(discarded)} message(s) discarded")

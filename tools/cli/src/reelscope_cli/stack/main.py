@@ -2,6 +2,8 @@
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from reelscope_cli.stack.components import all_components
 from reelscope_cli.stack.processes import ProcessManager
@@ -14,9 +16,27 @@ def up(settings: StackSettings) -> None:
         raise RuntimeError(f"no collector at {settings.collector_binary}: run `make setup` first")
     manager = ProcessManager(settings.run_dir)
     print(f"Starting the Reelscope local stack (run dir {settings.run_dir})")
-    for component in all_components(settings):
-        manager.start(component, settings.start_timeout_s)
+    started = []
+    try:
+        for component in all_components(settings):
+            manager.start(component, settings.start_timeout_s)
+            started.append(component)
+    except BaseException:
+        # Half a stack helps nobody and holds ports: stop what this call started, newest first.
+        for component in reversed(started):
+            manager.stop(component)
+        raise
     print_urls(settings)
+
+
+@contextmanager
+def running(settings: StackSettings) -> Iterator[StackSettings]:
+    """The stack up for the `with` block and down after it (a private stack for a test or a benchmark)."""
+    up(settings)
+    try:
+        yield settings
+    finally:
+        down(settings)
 
 
 def down(settings: StackSettings) -> None:
