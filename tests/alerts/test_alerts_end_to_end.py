@@ -15,6 +15,7 @@ from reelscope_cli.alert_watch import AlertTimeline, AlertWatch, notifications_a
 from reelscope_cli.client import ApiClient, PrometheusClient
 from reelscope_cli.dead_letters import discard, list_dead_letters
 from reelscope_cli.samples import make_test_clip
+from reelscope_cli.stack.alert_receiver import read_notifications
 from reelscope_cli.stack.components import services
 from reelscope_cli.stack.processes import ProcessManager
 from reelscope_cli.stack.settings import StackSettings, repo_root
@@ -86,7 +87,7 @@ def _assert_notified_as_written(stack: StackSettings, watch: AlertWatch, name: s
     rule = _rule(name)
     webhooks = [
         n
-        for n in notifications_about(stack.alert_notifications_file, name, "firing", watch.started)
+        for n in notifications_about(read_notifications(stack.alert_notifications_file), name, "firing", watch.started)
         if n.channel == "webhook"
     ]
     assert webhooks
@@ -181,7 +182,9 @@ def test_a_killed_worker_fires_service_down_until_restarted(
     finally:
         manager.start(transcode, alert_stack.start_timeout_s)
     _assert_notified_as_written(alert_stack, watch, name, {"webhook", "slack", "email"})
-    firing = notifications_about(alert_stack.alert_notifications_file, name, "firing", watch.started)
+    firing = notifications_about(
+        read_notifications(alert_stack.alert_notifications_file), name, "firing", watch.started
+    )
     jobs = {
         a["labels"].get("job")
         for n in firing

@@ -261,18 +261,12 @@ async def _management(settings: StackSettings, method: str, path: str, body: obj
 
 
 async def test_classic_queues_are_selectable_for_a_single_node_broker(
-    rabbitmq_url: str, stack_settings: StackSettings, telemetry: CapturedTelemetry
+    private_vhost_url: str, stack_settings: StackSettings, telemetry: CapturedTelemetry
 ) -> None:
     """REELSCOPE_QUEUE_TYPE=classic declares the work queue as classic (quorum is the default, checked in
     test_broker); the broker's management API reports the type it actually created."""
-    vhost = f"reelscope-test-classic-{uuid.uuid4().hex[:8]}"  # its own vhost: the session's are quorum already
-    await _management(stack_settings, "PUT", f"/vhosts/{vhost}")
-    await _management(
-        stack_settings, "PUT", f"/permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"}
-    )
-    classic = Broker(
-        BrokerSettings(amqp_url=f"{rabbitmq_url}{vhost}", queue_type="classic"), telemetry.telemetry.tracer
-    )
+    vhost = private_vhost_url.rsplit("/", 1)[1]  # its own vhost: the session's queues are quorum already
+    classic = Broker(BrokerSettings(amqp_url=private_vhost_url, queue_type="classic"), telemetry.telemetry.tracer)
     try:
         await classic.connect()
         await classic.declare_queue(QueueSpec("reelscope.test.classic", (RoutingKey.SUBMITTED,)))
@@ -282,4 +276,3 @@ async def test_classic_queues_are_selectable_for_a_single_node_broker(
             assert described["durable"] is True
     finally:
         await classic.close()
-        await _management(stack_settings, "DELETE", f"/vhosts/{vhost}")

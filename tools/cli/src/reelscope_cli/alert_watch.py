@@ -36,11 +36,14 @@ class AlertTimeline:
         )
 
 
-def notifications_about(path: Path, alertname: str, status: str, since: float) -> list[Notification]:
-    """Notifications received after unix time `since` about `alertname` with `status` (firing or resolved)."""
+def notifications_about(
+    notifications: list[Notification], alertname: str, status: str, since: float
+) -> list[Notification]:
+    """Those of `notifications` received after unix time `since` about `alertname` with `status` (firing or
+    resolved)."""
     wanted = "RESOLVED" if status == "resolved" else "FIRING"
     found = []
-    for notification in read_notifications(path):
+    for notification in notifications:
         if notification.received_at < since or not notification.mentions(alertname):
             continue
         if notification.channel == "webhook":
@@ -63,34 +66,29 @@ class AlertWatch:
         self.notifications = notifications
         self.started = time.time()
         self.timelines = {name: AlertTimeline(name) for name in names}
-        self._seen_active: set[str] = set()
 
     def poll(self) -> None:
-        """Record what changed since the last poll."""
+        """Record what changed since the last poll (one Prometheus query, one read of the notifications)."""
         now = time.time() - self.started
         with PrometheusClient(self.prometheus_url) as prometheus:
             active = {(a["labels"]["alertname"], a["state"]) for a in prometheus.alerts()}
+        received = read_notifications(self.notifications)
         for name, timeline in self.timelines.items():
             states = {state for alert, state in active if alert == name}
-            if states and timeline.pending_s is None:
-                timeline.pending_s = now
+            if states:
+                timeline.pending_s = now if timeline.pending_s is None else timeline.pending_s
+                timeline.last_active_s = now
             if "firing" in states and timeline.firing_s is None:
                 timeline.firing_s = now
-            if states:
-                self._seen_active.add(name)
-                timeline.last_active_s = now
-            elif name in self._seen_active and timeline.firing_s is not None and timeline.resolved_s is None:
+            if not states and timeline.firing_s is not None and timeline.resolved_s is None:
                 timeline.resolved_s = now
-            if timeline.notified_s is None:
-                firing = notifications_about(self.notifications, name, "firing", self.started)
-                if firing:
-                    timeline.notified_s = min(n.received_at for n in firing) - self.started
-            if timeline.notified_s is not None:
-                firing = notifications_about(self.notifications, name, "firing", self.started)
+            firing = notifications_about(received, name, "firing", self.started)
+            if firing:
+                timeline.notified_s = min(n.received_at for n in firing) - self.started
                 timeline.notified_channels = {n.channel for n in firing}
             if timeline.resolved_s is not None and timeline.resolved_notified_s is None:
                 since = self.started + (timeline.last_active_s or 0.0)
-                resolved = notifications_about(self.notifications, name, "resolved", since)
+                resolved = notifications_about(received, name, "resolved", since)
                 if resolved:
                     timeline.resolved_notified_s = min(n.received_at for n in resolved) - self.started
 

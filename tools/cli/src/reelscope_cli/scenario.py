@@ -18,7 +18,7 @@ from reelscope_cli.load import LoadSettings, run_load
 from reelscope_cli.load_mix import CLIP_SET_VERSION, mix_argument, prepare_clips
 from reelscope_cli.load_report import LoadReport, progress_line, summary
 from reelscope_cli.stack.components import services
-from reelscope_cli.stack.processes import ProcessManager
+from reelscope_cli.stack.processes import Component, ProcessManager
 from reelscope_cli.stack.settings import StackSettings
 
 
@@ -140,20 +140,23 @@ SCENARIOS = {
 }
 
 
+def _worker(stack: StackSettings, name: str) -> Component:
+    (component,) = [c for c in services(stack) if c.name == name]
+    return component
+
+
 def break_it(scenario: Scenario, stack: StackSettings, flags_file: Path) -> None:
     if scenario.flag is not None:
         set_flag(flags_file, *scenario.flag)
     if scenario.kill is not None:
-        (component,) = [c for c in services(stack) if c.name == scenario.kill]
-        ProcessManager(stack.run_dir).kill(component)
+        ProcessManager(stack.run_dir).kill(_worker(stack, scenario.kill))
 
 
 def mend(scenario: Scenario, stack: StackSettings, flags_file: Path) -> None:
     if scenario.flag is not None:
         set_flag(flags_file, scenario.flag[0], "off")
     if scenario.kill is not None:
-        (component,) = [c for c in services(stack) if c.name == scenario.kill]
-        ProcessManager(stack.run_dir).start(component, stack.start_timeout_s)
+        ProcessManager(stack.run_dir).start(_worker(stack, scenario.kill), stack.start_timeout_s)
 
 
 def _alert_line(timelines: list[AlertTimeline]) -> str:

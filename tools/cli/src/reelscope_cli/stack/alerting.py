@@ -72,12 +72,17 @@ def _secret_file(path: Path, text: str | None = None) -> str:
     return str(path)
 
 
+def alert_webhook_token_file(s: StackSettings) -> str:
+    """The bearer token Alertmanager's webhook sends and the local receiver checks (made once per run dir)."""
+    return _secret_file(s.alert_webhook_token_file)
+
+
 def render_alertmanager_config(s: StackSettings) -> Path:
     """prometheus/alertmanager/alertmanager.yml with its endpoints on the local receiver (see the module doc)."""
     config: dict[str, Any] = yaml.safe_load(alertmanager_source().read_text())
     secrets_dir = s.run_dir / "alertmanager" / "secrets"
     receiver = f"http://127.0.0.1:{s.alert_receiver_port}"
-    token_file = _secret_file(s.alert_webhook_token_file)
+    token_file = alert_webhook_token_file(s)
     slack_url_file = _secret_file(secrets_dir / "slack-webhook-url", f"{receiver}/slack")
 
     mail = config["global"]

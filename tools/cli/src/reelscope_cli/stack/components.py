@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reelscope_flags.flagfile import ensure_flag_file
 
-from reelscope_cli.stack.alerting import render_alertmanager_config, render_rules
+from reelscope_cli.stack.alerting import alert_webhook_token_file, render_alertmanager_config, render_rules
 from reelscope_cli.stack.processes import Component, http_ok, port_open
 from reelscope_cli.stack.settings import StackSettings, repo_root
 
@@ -131,7 +131,7 @@ def prometheus(s: StackSettings) -> Component:
 
 def alert_receiver(s: StackSettings) -> Component:
     """Where the local Alertmanager delivers: webhook and Slack over HTTP, email over SMTP (alert_receiver.py)."""
-    render_alertmanager_config(s)  # makes the webhook token the receiver checks
+    alert_webhook_token_file(s)
     return Component(
         "alert-receiver",
         [
